@@ -1,0 +1,296 @@
+"""``FakeManager``: a backend whose NNI managers are simulated in memory.
+
+One ``FakeManager`` is a small fake machine: manager "processes" listening on fake ports, the
+experiments manifest, the stored data of every experiment (for resume and view) and a virtual
+clock. Nothing touches the network, the file system or real time.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import threading
+from typing import Any, Callable, Dict, Iterator, List, Optional, Union
+
+from nni_exp.backend import ACTIONS, ManagerArgs, RunMode
+from nni_exp.errors import ManagerUnreachableError
+from nni_exp.rest import build_url, decode_answer, strip_prefix
+
+from . import router
+from .clock import ScaledRealClock, VirtualClock
+from .simulator import ManagerTiming, SimulatedManager
+from .store import ExperimentStore
+from .trials import TrialFunction, default_trial
+
+__all__ = ["FakeManager", "FakeManifest", "FakeProcess"]
+
+#: Log levels the real manager's command line accepts.
+_MANAGER_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+#: Fake pids start here, far above any real pid, so they never name a real process.
+_FIRST_PID = 90_000_000
+
+Clock = Union[VirtualClock, ScaledRealClock]
+
+
+class FakeManifest:
+    """The experiments manifest of a fake machine (``~/nni-experiments/.experiment``)."""
+
+    def __init__(self, is_alive: Callable[[int], bool]) -> None:
+        self._records: Dict[str, Dict[str, Any]] = {}
+        self._is_alive = is_alive
+
+    def records(self) -> Dict[str, Dict[str, Any]]:
+        """All records; like the real manager, a record whose manager died is marked STOPPED and
+        loses its port."""
+        for record in self._records.values():
+            if record.get("status") != "STOPPED" and not self._is_alive(int(record.get("pid") or 0)):
+                record["status"] = "STOPPED"
+                record.pop("port", None)
+        return copy.deepcopy(self._records)
+
+    def add(self, record: Dict[str, Any]) -> None:
+        self._records[str(record["id"])] = copy.deepcopy(record)
+
+    def update(self, experiment_id: str, key: str, value: Any) -> None:
+        """Set one key; a missing record is ignored, as the real manager drops such writes."""
+        record = self._records.get(experiment_id)
+        if record is not None:
+            record[key] = value
+
+    def remove(self, experiment_id: str) -> None:
+        self._records.pop(experiment_id, None)
+
+
+class FakeProcess:
+    """Handle on a simulated manager process (what ``Popen`` is for the real one)."""
+
+    def __init__(self, pid: int, manager: Optional[SimulatedManager], exit_code: Optional[int] = None,
+                 log: str = "") -> None:
+        self._pid = pid
+        self.manager = manager
+        self._exit_code = exit_code
+        self._log = log
+
+    @property
+    def pid(self) -> int:
+        return self._pid
+
+    def is_alive(self) -> bool:
+        return self.manager is not None and self.manager.alive
+
+    def wait(self, timeout: Optional[float] = None) -> Optional[int]:
+        if self.is_alive():
+            return None
+        if self._exit_code is None:
+            self._exit_code = 0
+        return self._exit_code
+
+    def kill(self) -> None:
+        """SIGKILL: the process disappears without its shutdown sequence."""
+        if self.manager is not None and self.manager.alive:
+            self.manager.log("INFO", "killed")
+            self.manager.exit()
+            self._exit_code = -9
+
+    def log_tail(self, lines: int = 20) -> str:
+        if self.manager is not None:
+            return "\n".join(self.manager.log_lines[-lines:])
+        return self._log
+
+
+class FakeManager:
+    """An in-memory fake of NNI 3.0's manager, usable as ``Experiment(..., backend=FakeManager())``.
+
+    Parameters
+    ----------
+    trial
+        The trial function ``fn(params, trial) -> final metric`` (see :mod:`fakes.trials`);
+        default: 10 virtual seconds and a metric derived from the parameters.
+    seed
+        Seeds trial ids and tuners: the same seed gives the same experiment, trial for trial.
+    tuner
+        Replaces the configured tuner: a tuner object or a callable
+        ``fn(parameter_id, search_space, rng) -> dict | None`` (None: no more trials).
+    timing
+        Virtual durations of the simulated manager (:class:`ManagerTiming`).
+    clock
+        A :class:`VirtualClock` (default) or a :class:`ScaledRealClock` (server mode).
+    skip_idle_ticks
+        Jump over manager ticks in which nothing can happen (default). Off: run every tick.
+    """
+
+    name = "fake"
+    #: Virtual seconds between two status polls of ``Experiment.run()``.
+    poll_interval = 1.0
+    startup_timeout = 30.0
+
+    def __init__(self, trial: Optional[TrialFunction] = None, *, seed: Optional[int] = None,
+                 tuner: Any = None, timing: Optional[ManagerTiming] = None, clock: Optional[Clock] = None,
+                 skip_idle_ticks: bool = True) -> None:
+        if trial is not None and not callable(trial):
+            raise TypeError(f"trial must be a function fn(params, trial), not {type(trial).__name__}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        if timing is not None and not isinstance(timing, ManagerTiming):
+            raise TypeError(f"timing must be a ManagerTiming, not {type(timing).__name__}")
+        self.trial: TrialFunction = trial or default_trial
+        self.seed = seed
+        self.tuner = tuner
+        self.timing = timing or ManagerTiming()
+        self.skip_idle_ticks = skip_idle_ticks
+        self._clock: Clock = clock or VirtualClock()
+        self._clock.on_advance(self.sync)
+        self._rng = random.Random(seed)
+        self._lock = threading.RLock()
+        self._next_pid = _FIRST_PID
+        self._processes: Dict[int, SimulatedManager] = {}
+        self._stores: Dict[str, ExperimentStore] = {}
+        self._store_directories: Dict[str, str] = {}
+        self._started = 0
+        self._manifest = FakeManifest(self._pid_alive)
+
+    def __repr__(self) -> str:
+        ports = ", ".join(str(p) for p in sorted(self._processes)) or "none"
+        return f"<FakeManager seed={self.seed} t={self._clock.monotonic():g}s ports: {ports}>"
+
+    # ------------------------------------------------------------------ Backend protocol
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def manifest(self) -> FakeManifest:
+        return self._manifest
+
+    def spawn_manager(self, args: ManagerArgs, run_mode: RunMode) -> FakeProcess:
+        with self._lock:
+            self.sync()
+            pid = self._next_pid
+            self._next_pid += 1
+            problem = self._argument_problem(args)
+            if problem:
+                return FakeProcess(pid, None, exit_code=1, log=problem)
+            if args.action == "create":
+                store = ExperimentStore(args.experiment_id)
+                self._stores[args.experiment_id] = store
+                self._store_directories[args.experiment_id] = args.experiments_directory
+            else:
+                found = self._stores.get(args.experiment_id)
+                if found is None or self._store_directories.get(args.experiment_id) != args.experiments_directory:
+                    return FakeProcess(pid, None, exit_code=1, log=(
+                        f"Datastore initialize failed: no database of experiment {args.experiment_id} "
+                        f"under {args.experiments_directory}"))
+                store = found
+            self._started += 1
+            tuner_seed = self._rng.randrange(2 ** 32)
+            manager = SimulatedManager(self, args, store, pid, self.trial, self.tuner, random.Random(tuner_seed),
+                                       self.timing, self.skip_idle_ticks)
+            self._processes[args.port] = manager
+            return FakeProcess(pid, manager)
+
+    def _argument_problem(self, args: ManagerArgs) -> str:
+        if args.action not in ACTIONS:
+            return f'Invalid values: Argument: action, Given: "{args.action}", Choices: {", ".join(ACTIONS)}'
+        if args.log_level not in _MANAGER_LOG_LEVELS:
+            return (f'Invalid values: Argument: logLevel, Given: "{args.log_level}", '
+                    f'Choices: {", ".join(_MANAGER_LOG_LEVELS)}')
+        if not args.experiments_directory.startswith("/"):
+            return f"experiments directory must be absolute, got {args.experiments_directory!r}"
+        if args.port in self._processes:
+            return f"listen EADDRINUSE: address already in use :::{args.port}"
+        return ""
+
+    def attach(self, pid: int) -> Optional[FakeProcess]:
+        for manager in self._processes.values():
+            if manager.pid == pid:
+                return FakeProcess(pid, manager)
+        return None
+
+    def is_port_idle(self, port: int) -> bool:
+        return port not in self._processes
+
+    def request(self, method: str, port: int, path: str, body: Any = None, *,
+                url_prefix: Optional[str] = None, timeout: Optional[float] = None) -> Any:
+        prefix = strip_prefix(url_prefix)
+        url = build_url(port, path, prefix)
+        with self._lock:
+            self.sync()
+            manager = self._processes.get(port)
+            if manager is None:
+                raise ManagerUnreachableError(f"{method} {url}: no fake NNI manager listens on port {port}")
+            target = ("/" + prefix if prefix else "") + router.API_ROOT + "/" + path.lstrip("/")
+            answer = router.handle(manager, method, target, None if body is None else json.dumps(body))
+        return decode_answer(method, url, answer.status, answer.body)
+
+    def load_stopped_config(self, experiment_id: str,
+                            experiments_directory: Optional[str]) -> Optional[Dict[str, Any]]:
+        with self._lock:
+            self.sync()
+            if experiments_directory is None:
+                record = self._manifest.records().get(experiment_id)
+                if record is None or record.get("status") != "STOPPED":
+                    return None
+                experiments_directory = str(record.get("logDir"))
+            store = self._stores.get(experiment_id)
+            if store is None or store.stored_profile is None \
+                    or self._store_directories.get(experiment_id) != experiments_directory:
+                return None
+            return copy.deepcopy(store.stored_profile["params"])  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ the fake machine
+
+    def handle(self, port: int, method: str, target: str, body: Union[bytes, str, None] = None) -> router.RouterResponse:
+        """Answer a raw HTTP request (path with URL prefix and query) sent to ``port``."""
+        with self._lock:
+            self.sync()
+            manager = self._processes.get(port)
+            if manager is None:
+                raise ManagerUnreachableError(f"no fake NNI manager listens on port {port}")
+            return router.handle(manager, method, target, body)
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of virtual time pass (trials run, ticks happen)."""
+        self._clock.advance(seconds)
+
+    def sync(self) -> None:
+        """Play every manager's events up to the clock's current time."""
+        with self._lock:
+            moment = self._clock.monotonic()
+            for manager in list(self._processes.values()):
+                manager.run_until(moment)
+
+    def epoch_ms(self, moment: float) -> int:
+        """Milliseconds since the epoch at virtual monotonic time ``moment``."""
+        return int(round((self._clock.time() - self._clock.monotonic() + moment) * 1000))
+
+    def forget_process(self, manager: SimulatedManager) -> None:
+        """Called when a simulated process exits: its port is free again."""
+        if self._processes.get(manager.args.port) is manager:
+            del self._processes[manager.args.port]
+
+    def _pid_alive(self, pid: int) -> bool:
+        return any(manager.pid == pid for manager in self._processes.values())
+
+    def manager_at(self, port: int) -> SimulatedManager:
+        """The running simulated manager on ``port`` (KeyError when none)."""
+        try:
+            return self._processes[port]
+        except KeyError:
+            raise KeyError(f"no fake NNI manager listens on port {port}") from None
+
+    @property
+    def ports(self) -> List[int]:
+        """Ports with a running manager."""
+        return sorted(self._processes)
+
+    def experiments(self) -> Iterator[str]:
+        """Ids of every experiment this fake machine has stored."""
+        return iter(list(self._stores))
+
+    def close(self) -> None:
+        """Kill every running manager (as at machine shutdown)."""
+        with self._lock:
+            for manager in list(self._processes.values()):
+                manager.exit()

@@ -1,0 +1,292 @@
+"""The fake manager's REST API: every route of NNI 3.0's manager, in one place.
+
+``handle(manager, method, target, body)`` takes a request as it arrives on the wire (``target`` is
+the path with its query string, URL prefix included) and returns the status, body and content type
+the real manager would send. The in-memory backend, the ``responses`` adapter and the HTTP server
+all call this function, so a route's semantics live only here and in :mod:`fakes.simulator`.
+
+Where the real manager never answers or answers garbage, the fake answers with a clear error
+instead (see the README's table of deliberate fixes); everything else is reproduced, quirks
+included (``/version`` is not JSON, ``/export-data`` values are JSON strings ...).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Tuple, Union
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .simulator import RequestRejected, SimulatedManager
+from .wire import js_dumps
+
+__all__ = ["RouterResponse", "handle", "route_table", "API_ROOT", "NNI_VERSION"]
+
+API_ROOT = "/api/v1/nni"
+NNI_VERSION = "3.0.0"
+_JSON = "application/json; charset=utf-8"
+_TEXT = "text/plain; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class RouterResponse:
+    """An answer: HTTP status, body text and content type."""
+
+    status: int
+    body: str = ""
+    content_type: str = _JSON
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+@dataclass(frozen=True)
+class _Request:
+    manager: SimulatedManager
+    method: str
+    params: Tuple[str, ...]
+    query: Dict[str, str]
+    body: Any
+
+
+_Handler = Callable[[_Request], RouterResponse]
+_ROUTES: List[Tuple[str, "re.Pattern[str]", _Handler]] = []
+
+
+def _route(method: str, pattern: str) -> Callable[[_Handler], _Handler]:
+    compiled = re.compile("^" + pattern + "/?$", re.IGNORECASE)
+
+    def register(handler: _Handler) -> _Handler:
+        _ROUTES.append((method, compiled, handler))
+        return handler
+
+    return register
+
+
+def _ok(value: Any = None) -> RouterResponse:
+    return RouterResponse(200, "" if value is None else js_dumps(value))
+
+
+def _error(status: int, message: str) -> RouterResponse:
+    return RouterResponse(status, js_dumps({"error": message}))
+
+
+def handle(manager: SimulatedManager, method: str, target: str,
+           body: Union[bytes, str, None] = None) -> RouterResponse:
+    """Answer one request to ``manager`` the way NNI 3.0's manager would."""
+    manager.world.sync()
+    method = method.upper()
+    split = urlsplit(target)
+    path = unquote(split.path) or "/"
+    prefix = manager.args.url_prefix
+    if prefix:
+        head = "/" + prefix.strip("/")
+        if not (path == head or path.startswith(head + "/")):
+            return RouterResponse(404, f'Outside prefix "{head}"', _TEXT)
+        path = path[len(head):] or "/"
+    if not path.lower().startswith(API_ROOT):
+        return RouterResponse(404, "Not Found", _TEXT)
+    api_path = path[len(API_ROOT):] or "/"
+    query = {key: values[-1] for key, values in parse_qs(split.query, keep_blank_values=True).items()}
+    try:
+        parsed_body = _parse_body(body)
+    except ValueError as error:
+        return _error(400, f"malformed JSON body: {error}")
+    for route_method, pattern, handler in _ROUTES:
+        if route_method != method:
+            continue
+        match = pattern.match(api_path)
+        if match:
+            request = _Request(manager, method, tuple(g for g in match.groups() if g is not None), query, parsed_body)
+            try:
+                return handler(request)
+            except RequestRejected as rejected:
+                return _error(rejected.status, rejected.message)
+    if method == "GET":
+        return _error(404, f"no such route: GET {API_ROOT}{api_path} (the real manager answers with its web UI page)")
+    return RouterResponse(404, "Not Found", _TEXT)
+
+
+def _parse_body(body: Union[bytes, str, None]) -> Any:
+    if body is None:
+        return None
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    if not text.strip():
+        return None
+    return json.loads(text)
+
+
+# ---------------------------------------------------------------------------- routes
+
+
+@_route("GET", "/version")
+def _version(_request: _Request) -> RouterResponse:
+    return RouterResponse(200, NNI_VERSION)  # raw text under a JSON content type, as the real one
+
+
+@_route("GET", "/check-status")
+def _check_status(request: _Request) -> RouterResponse:
+    return _ok(request.manager.check_status())
+
+
+@_route("GET", "/experiment")
+def _get_profile(request: _Request) -> RouterResponse:
+    return _ok(request.manager.profile)
+
+
+@_route("PUT", "/experiment")
+def _update_profile(request: _Request) -> RouterResponse:
+    request.manager.update_profile(request.body, request.query.get("update_type"))
+    return _ok()
+
+
+@_route("POST", "/experiment")
+def _start(request: _Request) -> RouterResponse:
+    manager = request.manager
+    if manager.args.action == "create":
+        if not isinstance(request.body, dict):
+            return _error(400, "POST /experiment needs the experiment config (a JSON object) as body")
+        return _ok({"experiment_id": manager.start_experiment(request.body)})
+    manager.resume_experiment(readonly=manager.args.action == "view")
+    return _ok()
+
+
+@_route("DELETE", "/experiment")
+def _stop(request: _Request) -> RouterResponse:
+    request.manager.shutdown()
+    return _ok()
+
+
+@_route("GET", "/experiment-metadata")
+def _metadata(request: _Request) -> RouterResponse:
+    manager = request.manager
+    record = manager.world.manifest.records().get(manager.args.experiment_id)
+    if record is None:
+        return _error(404, f"experiment {manager.args.experiment_id} has no manifest record "
+                           "(the real manager never answers)")
+    return _ok(record)
+
+
+@_route("GET", "/experiments-info")
+def _experiments_info(request: _Request) -> RouterResponse:
+    return _ok(list(request.manager.world.manifest.records().values()))
+
+
+@_route("POST", "/experiment/import-data")
+def _import_data(request: _Request) -> RouterResponse:
+    request.manager.import_data(request.body)
+    return _ok()
+
+
+@_route("GET", "/experiment/imported-data")
+def _imported_data(request: _Request) -> RouterResponse:
+    return _ok(list(request.manager.store.imported_data))
+
+
+@_route("PUT", "/experiment/cluster-metadata")
+def _cluster_metadata(_request: _Request) -> RouterResponse:
+    return _ok()  # only used by legacy kubernetes services; the local service ignores it
+
+
+@_route("GET", "/job-statistics")
+def _statistics(request: _Request) -> RouterResponse:
+    return _ok(request.manager.store.statistics())
+
+
+@_route("GET", "/trial-jobs")
+def _list_trials(request: _Request) -> RouterResponse:
+    jobs = request.manager.store.trials(status=request.query.get("status"))
+    return _ok([_with_error_path(job) for job in jobs])
+
+
+@_route("GET", "/trial-jobs/([^/]+)")
+def _get_trial(request: _Request) -> RouterResponse:
+    trial_job_id = request.params[0]
+    jobs = request.manager.store.trials(trial_job_id=trial_job_id)
+    if not jobs:
+        return _error(404, f"trial job {trial_job_id!r} not found (the real manager answers 200 with an empty body)")
+    return _ok(_with_error_path(jobs[0]))
+
+
+@_route("POST", "/trial-jobs")
+def _add_trial(request: _Request) -> RouterResponse:
+    if not isinstance(request.body, dict):
+        return _error(400, "POST /trial-jobs needs the trial's parameters (a JSON object) as body")
+    return _ok({"sequenceId": request.manager.add_customized_trial(request.body)})
+
+
+@_route("DELETE", "/trial-jobs/([^/]+)")
+def _cancel_trial(request: _Request) -> RouterResponse:
+    request.manager.cancel_trial(request.params[0])
+    return _ok()
+
+
+@_route("GET", "/metric-data(?:/(.+))?")
+def _metrics(request: _Request) -> RouterResponse:
+    trial_job_id = request.params[0] if request.params else None
+    return _ok(request.manager.store.metric_rows(trial_job_id or None, request.query.get("type")))
+
+
+@_route("GET", "/metric-data-range/([^/]+)/([^/]+)")
+def _metric_range(request: _Request) -> RouterResponse:
+    low, high = (_js_number_text(text) for text in request.params)
+    return _ok(request.manager.metrics_in_sequence_range(low, high))
+
+
+@_route("GET", "/metric-data-latest")
+def _metric_latest(request: _Request) -> RouterResponse:
+    return _ok(request.manager.latest_metrics())
+
+
+@_route("GET", "/trial-file/([^/]+)/([^/]+)")
+def _trial_file(request: _Request) -> RouterResponse:
+    return RouterResponse(200, request.manager.trial_file(*request.params), _TEXT)
+
+
+@_route("GET", "/export-data")
+def _export(request: _Request) -> RouterResponse:
+    return _ok(request.manager.store.export_data())
+
+
+@_route("GET", "/tensorboard-tasks")
+def _tensorboard_list(_request: _Request) -> RouterResponse:
+    return _ok([])
+
+
+@_route("DELETE", "/tensorboard-tasks")
+def _tensorboard_stop_all(_request: _Request) -> RouterResponse:
+    return _ok()
+
+
+@_route("POST", "/tensorboard")
+def _tensorboard_start(_request: _Request) -> RouterResponse:
+    return _error(400, "tensorboard tasks are not supported by the fake manager")
+
+
+def _tensorboard_missing(_request: _Request) -> RouterResponse:
+    return _error(500, "Tensorboard task not found")
+
+
+for _method in ("GET", "PUT", "DELETE"):
+    _route(_method, "/tensorboard/([^/]+)")(_tensorboard_missing)
+
+
+def _with_error_path(job: Dict[str, Any]) -> Dict[str, Any]:
+    """FAILED trials carry ``stderrPath`` = ``<logPath>/stderr`` (a file that does not exist)."""
+    if job.get("status") == "FAILED" and "logPath" in job:
+        job["stderrPath"] = job["logPath"] + "/stderr"
+    return job
+
+
+def _js_number_text(text: str) -> float:
+    try:
+        return float(text) if text.strip() else 0.0
+    except ValueError:
+        return float("nan")
+
+
+def route_table() -> List[Tuple[str, str]]:
+    """(method, pattern) of every route, for documentation and tests."""
+    return [(method, pattern.pattern) for method, pattern, _ in _ROUTES]
+

@@ -1,0 +1,772 @@
+"""One simulated NNI manager process: NNI 3.0's ``NNIManager`` state machine on a virtual clock.
+
+It follows ``nni_node/core/nnimanager.js``: the tuner connects some time after ``POST /experiment``,
+then a ``manageTrials`` tick runs every 0.5 s (the local training service's poll interval) and an
+``execDuration`` timer every second. Each tick cancels over-time trials, collects finished trials,
+asks the tuner for as many new trials as finished (plus concurrency increases), applies the limits
+(NO_MORE_TRIAL, then DONE once every submitted trial finished) and submits queued parameters up to
+the concurrency. Tuner answers, trial metrics and trial ends are timed events in between.
+
+Ticks in which nothing can change are skipped (the clock jumps to the next tick that matters), which
+is what makes thousands of simulated trials per second possible; ``skip_idle_ticks=False`` runs
+every tick, and the tests check that both give the same experiment.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+
+from nni_exp.backend import ManagerArgs
+
+from .store import ExperimentStore
+from .trials import TrialContext, TrialFunction, TrialScript, run_trial_function
+from .tuners import NoMoreTrials, Tuner, create_tuner
+from .wire import js_dumps, py_dumps
+
+if TYPE_CHECKING:
+    from .manager import FakeManager
+
+__all__ = ["SimulatedManager", "ManagerTiming", "RequestRejected", "ACTIVE_STATUSES"]
+
+#: Statuses in which execDuration grows.
+ACTIVE_STATUSES = frozenset({"RUNNING", "NO_MORE_TRIAL", "TUNER_NO_MORE_TRIAL"})
+#: Statuses that end the manager's loops.
+_FINAL_STATUSES = frozenset({"ERROR", "STOPPING", "STOPPED"})
+_TRIAL_ID_FIRST = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_TRIAL_ID_REST = _TRIAL_ID_FIRST + "0123456789"
+_TUNER_TIMEOUT = 10.0
+_TUNER_TIMEOUT_MESSAGE = (
+    "tuner_command_channel: Tuner did not connect in 10 seconds. Please check tuner (dispatcher) log."
+)
+_TUNER_CRASH_MESSAGE = "Dispatcher stream error, tuner may have crashed."
+
+
+@dataclass(frozen=True)
+class ManagerTiming:
+    """Virtual durations of the simulated manager (defaults close to the real one on a local machine)."""
+
+    #: Seconds between two ``manageTrials`` ticks (the local training service's poll interval).
+    tick: float = 0.5
+    #: Seconds from ``POST /experiment`` until the tuner process has connected.
+    tuner_startup: float = 3.0
+    #: Seconds the tuner takes to answer a command.
+    tuner_latency: float = 0.01
+
+
+class RequestRejected(Exception):
+    """A manager operation failed; the router turns it into an HTTP error answer."""
+
+    def __init__(self, message: str, status: int = 500) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class _Form:
+    """A queued trial submission (the manager's ``waitingTrials`` entry)."""
+
+    sequence_id: int
+    value: str
+    trial_job_id: Optional[str] = None
+
+
+@dataclass
+class _LiveTrial:
+    """A trial the manager tracks (submitted and not yet seen finished)."""
+
+    trial_job_id: str
+    sequence_id: int
+    form_value: str
+    parameter_id: Optional[int]
+    start: float
+    end: float
+    outcome: str
+    script: TrialScript
+    killed_at: Optional[float] = None
+    periodical_sequence: int = 0
+    log_path: str = ""
+
+
+@dataclass(order=True)
+class _Event:
+    time: float
+    order: int
+    action: Callable[[], None] = field(compare=False)
+
+
+class SimulatedManager:
+    """The state of one manager process. Operations are called by the router; time moves through
+    :meth:`run_until`."""
+
+    def __init__(self, world: FakeManager, args: ManagerArgs, store: ExperimentStore, pid: int,
+                 trial: TrialFunction, tuner_override: Any, rng: random.Random,
+                 timing: ManagerTiming, skip_idle_ticks: bool = True) -> None:
+        self.world = world
+        self.args = args
+        self.store = store
+        self.pid = pid
+        self.trial_function = trial
+        self.tuner_override = tuner_override
+        self.rng = rng
+        self.timing = timing
+        self.skip_idle_ticks = skip_idle_ticks
+        self.status = "INITIALIZED"
+        self.errors: List[str] = []
+        self.profile: Optional[Dict[str, Any]] = None
+        self.readonly = False
+        self.alive = True
+        self.log_lines: List[str] = []
+        self._tuner: Optional[Tuner] = None
+        self._tuner_created = False
+        self._tuner_connected = False
+        self._next_parameter_id = 0
+        self._parameters_by_id: Dict[int, Dict[str, Any]] = {}
+        self._waiting: List[_Form] = []
+        self._tracked: Dict[str, _LiveTrial] = {}
+        self._submitted = 0
+        self._concurrency_change = 0.0
+        self._all_finished = 0
+        self._resume_data: List[Dict[str, Any]] = []
+        self._tuner_data: List[Dict[str, Any]] = []
+        self._events: List[_Event] = []
+        self._event_order = 0
+        self._next_tick: Optional[float] = None
+        self._loop_origin: Optional[float] = None
+        self._exec_fired = 0
+        self._now = world.clock.monotonic()
+
+    # ------------------------------------------------------------------ time
+
+    @property
+    def now(self) -> float:
+        return self._now
+
+    def _ms(self, moment: Optional[float] = None) -> int:
+        return self.world.epoch_ms(self._now if moment is None else moment)
+
+    def log(self, level: str, message: str) -> None:
+        """Append a line to this manager's log (what ``nnimanager.log`` would say)."""
+        self.log_lines.append(f"[{self._ms()}] {level} (NNIManager) {message}")
+
+    def run_until(self, moment: float) -> None:
+        """Play every timed event and tick up to ``moment`` (virtual monotonic seconds)."""
+        while self.alive:
+            event_time = self._events[0].time if self._events else math.inf
+            tick_time = self._next_tick if self._next_tick is not None else math.inf
+            if min(event_time, tick_time) > moment:
+                break
+            if event_time <= tick_time:
+                event = heapq.heappop(self._events)
+                self._set_now(event.time)
+                event.action()
+            else:
+                self._set_now(tick_time)
+                self._tick()
+        if self.alive:
+            self._set_now(max(self._now, moment))
+
+    def _set_now(self, moment: float) -> None:
+        self._now = moment
+        self._advance_exec_duration()
+
+    def _schedule(self, delay: float, action: Callable[[], None]) -> None:
+        self._event_order += 1
+        heapq.heappush(self._events, _Event(self._now + delay, self._event_order, action))
+
+    def _advance_exec_duration(self) -> None:
+        """Count the 1-second execDuration timer firings up to now (it only counts in active statuses)."""
+        if self._loop_origin is None or self.profile is None:
+            return
+        target = math.floor(self._now - self._loop_origin + 1e-9)
+        if target <= self._exec_fired:
+            return
+        if self.status in ACTIVE_STATUSES:
+            self.profile["execDuration"] += target - self._exec_fired
+            stores = target // 10 - self._exec_fired // 10
+            if stores:
+                self.profile["revision"] += stores
+                self.store.store_profile(self.profile)
+        self._exec_fired = target
+
+    def _wake(self) -> None:
+        """Something changed outside a tick: make sure the next tick is not skipped."""
+        if self._next_tick is None or self._loop_origin is None:
+            return
+        self._next_tick = min(self._next_tick, self._grid_at_or_after(self._now, strictly_after=True))
+
+    def _grid_at_or_after(self, moment: float, strictly_after: bool = False) -> float:
+        assert self._loop_origin is not None
+        tick = self.timing.tick
+        steps = (moment - self._loop_origin) / tick
+        index = math.floor(steps + 1e-9) + 1 if strictly_after else math.ceil(steps - 1e-9)
+        return self._loop_origin + max(index, 0) * tick
+
+    # ------------------------------------------------------------------ status and profile
+
+    def _set_status(self, status: str) -> None:
+        if status != self.status:
+            self.log("INFO", f"Change NNIManager status from: {self.status} to: {status}")
+            self.status = status
+            if self.profile is not None:
+                self.world.manifest.update(self.profile["id"], "status", status)
+
+    def _set_end_time(self) -> None:
+        assert self.profile is not None
+        self.profile["endTime"] = self._ms()
+        self.world.manifest.update(self.profile["id"], "endTime", self.profile["endTime"])
+
+    def _store_profile(self) -> None:
+        assert self.profile is not None
+        self.profile["revision"] += 1
+        self.store.store_profile(self.profile)
+
+    def _critical_error(self, message: str) -> None:
+        self.log("ERROR", message)
+        self.errors.append(message)
+        if self.profile is not None:
+            self._set_end_time()
+        self._set_status("ERROR")
+        self._next_tick = None
+
+    @property
+    def _params(self) -> Dict[str, Any]:
+        assert self.profile is not None
+        return self.profile["params"]  # type: ignore[no-any-return]
+
+    def _max_duration(self) -> float:
+        return _node_seconds(self._params.get("maxExperimentDuration"))
+
+    def _max_trial_duration(self) -> float:
+        return _node_seconds(self._params.get("maxTrialDuration"))
+
+    def _max_trial_number(self) -> float:
+        return _js_number(self._params.get("maxTrialNumber"), missing=math.inf)
+
+    def _concurrency(self) -> float:
+        return _js_number(self._params.get("trialConcurrency"), missing=0)
+
+    # ------------------------------------------------------------------ operations (called by the router)
+
+    def start_experiment(self, config: Dict[str, Any]) -> str:
+        """``POST /experiment`` on a manager started with ``--action create``."""
+        if self.profile is not None:  # a second POST: the real manager resets half its state
+            return str(self.profile["id"])
+        self.profile = {
+            "params": config,
+            "id": self.args.experiment_id,
+            "execDuration": 0,
+            "logDir": f"{self.args.experiments_directory.rstrip('/')}/{self.args.experiment_id}",
+            "startTime": self._ms(),
+            "nextSequenceId": 0,
+            "revision": 0,
+        }
+        self._store_profile()
+        self._setup_tuner()
+        self._set_status("RUNNING")
+        self._store_profile()
+        return self.args.experiment_id
+
+    def resume_experiment(self, readonly: bool) -> None:
+        """``POST /experiment`` on a manager started with ``--action resume`` or ``view``."""
+        if self.profile is not None:
+            return
+        if self.store.stored_profile is None:
+            raise RequestRejected(f"experiment {self.args.experiment_id} has no stored profile to resume")
+        self.profile = json.loads(json.dumps(self.store.stored_profile))
+        self.readonly = readonly
+        if readonly:
+            self._set_status("VIEWED")
+            return
+        self._setup_tuner()
+        all_trials = self.store.trials()
+        self._submitted = len(all_trials)
+        recovered = self._recover_trials(all_trials)
+        self._submitted -= recovered
+        trial_data = list(self.store.export_data())
+        for batch in self.store.imported_data:
+            trial_data.extend(json.loads(batch))
+        self._tuner_data = trial_data
+        if (self.profile["execDuration"] < self._max_duration() and self._submitted < self._max_trial_number()
+                and "endTime" in self.profile):
+            del self.profile["endTime"]
+        self._set_status("RUNNING")
+
+    def _recover_trials(self, all_trials: List[Dict[str, Any]]) -> int:
+        assert self.profile is not None
+        max_sequence_id = 0
+        recovered = 0
+        for job in all_trials:
+            if job["status"] not in ("WAITING", "RUNNING") or "sequenceId" not in job or not job["hyperParameters"]:
+                continue
+            original = json.loads(job["hyperParameters"][0])
+            packed = {
+                "parameter_id": original.get("parameter_id"),
+                "parameter_source": "resumed",
+                "parameters": original.get("parameters"),
+                "parameter_index": original.get("parameter_index"),
+            }
+            max_sequence_id = max(max_sequence_id, job["sequenceId"])
+            self._waiting.append(_Form(job["sequenceId"], js_dumps(packed), job["trialJobId"]))
+            self._resume_data.append(packed)
+            self.store.add_event("ADD_RESUMED", job["trialJobId"], self._ms(), "")
+            recovered += 1
+        self.profile["nextSequenceId"] = max_sequence_id + 1
+        return recovered
+
+    def _setup_tuner(self) -> None:
+        """Spawn the (simulated) tuner process; it connects ``tuner_startup`` seconds later."""
+        assert self.profile is not None
+        try:
+            self._tuner = create_tuner(self._params.get("tuner"), rng=self.rng, override=self.tuner_override)
+            self._tuner_created = True
+            self._schedule(self.timing.tuner_startup, self._on_tuner_connected)
+        except Exception as error:  # noqa: BLE001 - the real dispatcher process would exit
+            self.log("ERROR", f"tuner failed to start: {error}")
+            self._tuner_created = True
+            self._schedule(_TUNER_TIMEOUT, lambda: self._critical_error(_TUNER_TIMEOUT_MESSAGE))
+
+    def _on_tuner_connected(self) -> None:
+        if self.status in _FINAL_STATUSES:
+            return
+        self._tuner_connected = True
+        self._loop_origin = self._now
+        self._exec_fired = 0
+        self._all_finished = self._submitted
+        self._next_tick = self._now
+        self._schedule(self.timing.tuner_latency, self._tuner_initialize)
+
+    def _tuner_call(self, what: Callable[[Tuner], Any]) -> Any:
+        """Run a tuner method; a raising tuner is a crashed dispatcher (ERROR)."""
+        assert self._tuner is not None
+        try:
+            return what(self._tuner)
+        except NoMoreTrials:
+            raise
+        except Exception as error:  # noqa: BLE001
+            self.log("ERROR", f"tuner raised {type(error).__name__}: {error}")
+            self._critical_error(_TUNER_CRASH_MESSAGE)
+            return None
+
+    def _tuner_initialize(self) -> None:
+        """The tuner handles IN (search space), then the manager handles its ID answer."""
+        if self.status in _FINAL_STATUSES:
+            return
+        self._tuner_call(lambda tuner: tuner.update_search_space(self._params.get("searchSpace") or {}))
+        if self.status == "ERROR":
+            return
+        if self._tuner_data:
+            self._tuner_import(self._tuner_data)
+        if self._resume_data:
+            ids = [item["parameter_id"] for item in self._resume_data if isinstance(item["parameter_id"], int)]
+            if ids:
+                self._next_parameter_id = max(ids) + 1
+        self._request_trials(int(self._concurrency()))
+
+    def _tuner_import(self, data: List[Dict[str, Any]]) -> None:
+        entries = []
+        for entry in data:
+            value = entry.get("value")
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+            entries.append({**entry, "value": value})
+        self._tuner_call(lambda tuner: tuner.import_data(entries))
+
+    def _request_trials(self, count: int) -> None:
+        """Send ``GE count``; the tuner's TR / NO answers arrive ``tuner_latency`` later."""
+        if count < 1 or self._tuner is None:
+            return
+        answers: List[Tuple[str, Any]] = []
+        for _ in range(count):
+            parameter_id = self._next_parameter_id
+            self._next_parameter_id += 1
+            try:
+                parameters = self._tuner_call(lambda tuner, pid=parameter_id: tuner.generate_parameters(pid))
+            except NoMoreTrials:
+                answers.append(("NO", None))
+                break
+            if self.status == "ERROR":
+                return
+            self._parameters_by_id[parameter_id] = parameters
+            answers.append(("TR", py_dumps({
+                "parameter_id": parameter_id,
+                "parameter_source": "algorithm",
+                "parameters": parameters,
+                "parameter_index": 0,
+            })))
+        for kind, content in answers:
+            if kind == "TR":
+                self._schedule(self.timing.tuner_latency, lambda content=content: self._on_new_trial(content))
+            else:
+                self._schedule(self.timing.tuner_latency, self._on_no_more_trial)
+
+    def _on_new_trial(self, content: str) -> None:
+        assert self.profile is not None
+        if self.status in _FINAL_STATUSES:
+            return
+        if self.status == "TUNER_NO_MORE_TRIAL":
+            self._set_status("RUNNING")
+        self._waiting.append(_Form(self.profile["nextSequenceId"], content))
+        self.profile["nextSequenceId"] += 1
+        self._wake()
+
+    def _on_no_more_trial(self) -> None:
+        if self.status not in _FINAL_STATUSES:
+            self._set_status("TUNER_NO_MORE_TRIAL")
+
+    # ------------------------------------------------------------------ the tick
+
+    def _tick(self) -> None:
+        assert self.profile is not None
+        tick_time = self._now
+        if self.status in _FINAL_STATUSES:
+            self._next_tick = None
+            return
+        try:
+            self._kill_over_time_trials()
+        except ValueError as error:
+            self._critical_error(f"Job management error: {error}")
+            return
+        finished = self._collect_finished_trials()
+        self._all_finished += finished
+        request = self._concurrency_change + finished
+        self._concurrency_change = 0 if request >= 0 else request
+        try:
+            limit_reached = (self.profile["execDuration"] > self._max_duration()
+                             or self._submitted >= self._max_trial_number())
+        except ValueError as error:
+            self._critical_error(f"Job management error: {error}")
+            return
+        if limit_reached:
+            if self.status != "DONE":
+                self._set_status("NO_MORE_TRIAL")
+                if self._all_finished >= self._submitted:
+                    self._set_status("DONE")
+                    self._set_end_time()
+                    self._store_profile()
+                    self.log("INFO", "Experiment done.")
+        else:
+            self._request_trials(int(request) if request >= 1 else 0)
+            if self.status == "ERROR":
+                return
+            if self.status == "DONE":
+                self.profile.pop("endTime", None)
+                self._store_profile()
+            if self.status != "TUNER_NO_MORE_TRIAL":
+                self._set_status("RUNNING")
+            while (len(self._tracked) < self._concurrency() and self._waiting
+                   and self._submitted < self._max_trial_number()):
+                form = self._waiting.pop(0)
+                self._submitted += 1
+                self._submit(form)
+        self._next_tick = self._plan_next_tick(tick_time)
+
+    def _plan_next_tick(self, tick_time: float) -> float:
+        """The next tick that can change anything (every tick when skipping is off)."""
+        following = tick_time + self.timing.tick
+        if not self.skip_idle_ticks or self._tick_would_act():
+            return following
+        moments = [trial.end for trial in self._tracked.values()]
+        max_trial_duration = self._max_trial_duration()
+        if math.isfinite(max_trial_duration):
+            moments.extend(trial.start + max_trial_duration + 1e-6 for trial in self._tracked.values())
+        max_duration = self._max_duration()
+        if math.isfinite(max_duration) and self.status in ACTIVE_STATUSES and self._loop_origin is not None:
+            assert self.profile is not None
+            missing = max(math.floor(max_duration) + 1 - self.profile["execDuration"], 0)
+            moments.append(self._loop_origin + self._exec_fired + missing)
+        if not moments:
+            return math.inf
+        return max(following, self._grid_at_or_after(min(moments)))
+
+    def _tick_would_act(self) -> bool:
+        """Whether the next tick changes something even if no trial ends before it."""
+        assert self.profile is not None
+        try:
+            limit_reached = (self.profile["execDuration"] > self._max_duration()
+                             or self._submitted >= self._max_trial_number())
+            self._max_trial_duration()
+        except ValueError:
+            return True  # the tick will fail with the manager's "Bad unit" error
+        if limit_reached:
+            if self.status == "NO_MORE_TRIAL":
+                return self._all_finished >= self._submitted
+            return self.status != "DONE"
+        if self._concurrency_change >= 1 or self.status in ("DONE", "NO_MORE_TRIAL"):
+            return True
+        return bool(self._waiting) and len(self._tracked) < self._concurrency() \
+            and self._submitted < self._max_trial_number()
+
+    def _kill_over_time_trials(self) -> None:
+        limit = self._max_trial_duration()
+        if not math.isfinite(limit):
+            return
+        for trial in self._tracked.values():
+            if trial.killed_at is None and self._now - trial.start > limit and trial.end > self._now:
+                # Local v3 stops the process before the early-stop flag is set: USER_CANCELED.
+                self._end_trial_now(trial, "USER_CANCELED")
+                self.log("INFO", f"Trial job {trial.trial_job_id} has been canceled because it is over max "
+                                 "trial duration.")
+
+    def _collect_finished_trials(self) -> int:
+        finished = 0
+        for trial_id in [t.trial_job_id for t in self._tracked.values() if t.end <= self._now + 1e-9]:
+            trial = self._tracked.pop(trial_id)
+            self.store.add_event(trial.outcome, trial_id, self._ms(trial.end), log_path=trial.log_path)
+            finished += 1
+            if self._tuner is not None:
+                self._tuner_call(lambda tuner, t=trial: getattr(tuner, "trial_end", _ignore)(
+                    t.parameter_id, t.outcome == "SUCCEEDED"))
+        return finished
+
+    def _submit(self, form: _Form) -> None:
+        trial_id = form.trial_job_id or self._new_trial_id()
+        record = json.loads(form.value)
+        parameters = record.get("parameters") or {}
+        parameter_id = record.get("parameter_id")
+        context = TrialContext(parameters, trial_id, form.sequence_id, self.args.experiment_id, parameter_id)
+        script = run_trial_function(self.trial_function, context)
+        trial = _LiveTrial(
+            trial_job_id=trial_id, sequence_id=form.sequence_id, form_value=form.value,
+            parameter_id=parameter_id, start=self._now, end=self._now + script.duration,
+            outcome="FAILED" if script.failed else "SUCCEEDED", script=script,
+            log_path=(f"{self.args.experiments_directory.rstrip('/')}/{self.args.experiment_id}"
+                      f"/environments/local-env/trials/{trial_id}"),
+        )
+        self._store_profile()
+        self._tracked[trial_id] = trial
+        self.store.add_event("RUNNING", trial_id, self._ms(), form.value, trial.log_path, form.sequence_id,
+                             "local-env")
+        self.store.trial_files[trial_id] = {
+            "trial.log": "".join(f"[{self._ms()}] PRINT {line}\n" for line in script.log_lines),
+            "trial.stdout": "",
+            "trial.stderr": script.stderr,
+        }
+        for offset, value in script.intermediate:
+            self._schedule(offset, lambda t=trial, v=value: self._deliver_metric(t, "PERIODICAL", v))
+        if script.has_final:
+            self._schedule(script.duration, lambda t=trial, v=script.final: self._deliver_metric(t, "FINAL", v))
+
+    def _new_trial_id(self) -> str:
+        while True:
+            candidate = self.rng.choice(_TRIAL_ID_FIRST) + "".join(self.rng.choices(_TRIAL_ID_REST, k=4))
+            if not self.store.has_trial(candidate):
+                return candidate
+
+    def _deliver_metric(self, trial: _LiveTrial, metric_type: str, value: Any) -> None:
+        if trial.trial_job_id not in self._tracked or (trial.killed_at is not None and self._now > trial.killed_at):
+            return
+        if metric_type == "PERIODICAL":
+            sequence = trial.periodical_sequence
+            trial.periodical_sequence += 1
+        else:
+            sequence = 0
+        self.store.add_metric({
+            "timestamp": self._ms(),
+            "trialJobId": trial.trial_job_id,
+            "parameterId": None if trial.parameter_id is None else str(trial.parameter_id),
+            "type": metric_type,
+            "sequence": sequence,
+            "data": js_dumps(py_dumps(value)),
+        })
+        if metric_type == "FINAL" and self._tuner is not None:
+            parameters = json.loads(trial.form_value).get("parameters")
+            self._tuner_call(lambda tuner: tuner.receive_trial_result(trial.parameter_id, parameters, value))
+
+    def _end_trial_now(self, trial: _LiveTrial, outcome: str) -> None:
+        trial.end = self._now
+        trial.killed_at = self._now
+        trial.outcome = outcome
+
+    # ------------------------------------------------------------------ user operations
+
+    def _reject_if_readonly(self, what: str) -> None:
+        if self.readonly:
+            raise RequestRejected(f"Error: can not {what} in readonly mode!")
+
+    def update_profile(self, body: Any, update_type: Optional[str]) -> None:
+        """``PUT /experiment?update_type=...`` with the whole profile as body."""
+        self._reject_if_readonly("update experiment profile")
+        known = ("TRIAL_CONCURRENCY", "MAX_EXEC_DURATION", "SEARCH_SPACE", "MAX_TRIAL_NUM")
+        if update_type not in known:
+            raise RequestRejected(
+                f"unknown update_type {update_type!r}: expected one of {', '.join(known)} "
+                "(the real manager never answers this request)", 400)
+        if self.profile is None:
+            raise RequestRejected("the experiment has not been started (POST /experiment first)", 400)
+        new_params = body.get("params") if isinstance(body, dict) else None
+        if not isinstance(new_params, dict):
+            raise RequestRejected("the body must be the experiment profile, with a 'params' object "
+                                  "(the real manager never answers this request)", 400)
+        if update_type == "TRIAL_CONCURRENCY":
+            value = new_params.get("trialConcurrency")
+            number = _js_number(value, missing=math.nan)
+            if math.isnan(number):
+                raise RequestRejected(f"trialConcurrency must be a number, got {value!r}", 400)
+            self._concurrency_change += number - self._concurrency()
+            self._params["trialConcurrency"] = value
+        elif update_type == "MAX_EXEC_DURATION":
+            self._set_param("maxExperimentDuration", new_params.get("maxExperimentDuration"))
+        elif update_type == "SEARCH_SPACE":
+            if not self._tuner_connected:
+                raise RequestRejected("Error: tuner has not been setup (the real manager never answers this "
+                                      "request)", 409)
+            space = new_params.get("searchSpace")
+            self._tuner_call(lambda tuner: tuner.update_search_space(space))
+            self._params["searchSpace"] = space
+        else:
+            self._set_param("maxTrialNumber", new_params.get("maxTrialNumber"))
+        self._store_profile()
+        self._wake()
+
+    def _set_param(self, key: str, value: Any) -> None:
+        if value is None:
+            self._params.pop(key, None)  # JSON.stringify drops undefined keys
+        else:
+            self._params[key] = value
+
+    def cancel_trial(self, trial_job_id: str) -> None:
+        """``DELETE /trial-jobs/:id``."""
+        self._reject_if_readonly("cancel trial job")
+        if not self.store.has_trial(trial_job_id):
+            raise RequestRejected(f"trial job {trial_job_id!r} not found (the real manager answers with a "
+                                  "JavaScript TypeError)", 404)
+        self.log("INFO", f"User cancelTrialJob: {trial_job_id}")
+        trial = self._tracked.get(trial_job_id)
+        if trial is not None and trial.end > self._now:
+            self._end_trial_now(trial, "USER_CANCELED")
+        self._waiting = [form for form in self._waiting if form.trial_job_id != trial_job_id]
+        self.store.add_event("USER_TO_CANCEL", trial_job_id, self._ms(), "")
+        self._wake()
+
+    def add_customized_trial(self, parameters: Any) -> int:
+        """``POST /trial-jobs`` with a parameter dict: queue a trial with these parameters."""
+        self._reject_if_readonly("add customized trial job")
+        if self.profile is None:
+            raise RequestRejected("the experiment has not been started (POST /experiment first)", 400)
+        if self._submitted >= self._max_trial_number():
+            raise RequestRejected("reach maxTrialNum")
+        packed = {"parameter_id": None, "parameter_source": "customized", "parameters": parameters}
+        sequence_id = self.profile["nextSequenceId"]
+        self.profile["nextSequenceId"] += 1
+        self._waiting.append(_Form(sequence_id, js_dumps(packed)))
+        self.store.add_event("ADD_CUSTOMIZED", "", self._ms(), js_dumps(parameters))
+        self._wake()
+        return int(sequence_id)
+
+    def import_data(self, data: Any) -> None:
+        """``POST /experiment/import-data`` with ``[{"parameter": {...}, "value": ...}, ...]``."""
+        self._reject_if_readonly("import data")
+        if self._tuner is None:
+            raise RequestRejected("tuner has not been setup")
+        if not isinstance(data, list) or not all(isinstance(e, dict) and "parameter" in e and "value" in e
+                                                 for e in data):
+            raise RequestRejected("import data must be a list of {\"parameter\": {...}, \"value\": ...} objects "
+                                  "(the real tuner crashes on anything else)", 400)
+        self._tuner_import(data)
+        self.store.add_event("IMPORT_DATA", "", self._ms(), js_dumps(data))
+
+    def shutdown(self) -> None:
+        """``DELETE /experiment``, SIGTERM or SIGINT: stop, as the real manager does, then exit."""
+        if not self.alive:
+            return
+        self._set_status("STOPPING")
+        self.log("INFO", "Stopping experiment, cleaning up ...")
+        if not self.readonly and self._tuner_created and not self._tuner_connected:
+            # The real manager fails to send TERMINATE to a tuner that has not connected yet and
+            # never runs the rest of its shutdown: the manifest keeps STOPPING.
+            self.log("ERROR", "Error during shutting down NniManager: tuner not connected")
+            self.exit()
+            return
+        if self.profile is not None:
+            if "endTime" not in self.profile:
+                self._set_end_time()
+            self._store_profile()
+        self._set_status("STOPPED")
+        self.log("INFO", "Experiment stopped.")
+        self.exit()
+
+    def exit(self) -> None:
+        """The process is gone: no more events, port closed."""
+        self.alive = False
+        self._events.clear()
+        self._next_tick = None
+        self.world.forget_process(self)
+
+    # ------------------------------------------------------------------ queries
+
+    def check_status(self) -> Dict[str, Any]:
+        return {"status": self.status, "errors": list(self.errors)}
+
+    def trial_file(self, trial_job_id: str, filename: str) -> str:
+        name = {"stdout": "trial.stdout", "stderr": "trial.stderr"}.get(filename, filename)
+        files = self.store.trial_files.get(trial_job_id)
+        path = (f"{self.args.experiments_directory.rstrip('/')}/{self.args.experiment_id}"
+                f"/environments/local-env/trials/{trial_job_id}/{name}")
+        if files is None or name not in files:
+            raise RequestRejected(f"ENOENT: no such file or directory, open '{path}'")
+        return files[name] or f"{filename} is empty."
+
+    def latest_metrics(self) -> List[Dict[str, Any]]:
+        finals: List[Dict[str, Any]] = []
+        latest: Dict[str, Dict[str, Any]] = {}
+        for metric in self.store.metric_rows():
+            if metric["type"] != "PERIODICAL":
+                finals.append(metric)
+            else:
+                old = latest.get(metric["trialJobId"])
+                if old is None or old["sequence"] <= metric["sequence"]:
+                    latest[metric["trialJobId"]] = metric
+        return finals + list(latest.values())
+
+    def metrics_in_sequence_range(self, low: float, high: float) -> List[Dict[str, Any]]:
+        wanted = {job["trialJobId"] for job in self.store.trials()
+                  if "sequenceId" in job and low <= job["sequenceId"] <= high}
+        return [metric for metric in self.store.metric_rows() if metric["trialJobId"] in wanted]
+
+
+def _ignore(*_args: Any) -> None:
+    return None
+
+
+def _js_number(value: Any, missing: float) -> float:
+    """How JavaScript compares ``value`` with a number (NaN when it is not numeric)."""
+    if value is None:
+        return missing
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return 0.0
+        try:
+            return float(text)
+        except ValueError:
+            return math.nan
+    return math.nan
+
+
+def _node_seconds(value: Any) -> float:
+    """The manager's ``toSeconds``: infinity when unset, numbers as they are, unit strings parsed."""
+    if value is None:
+        return math.inf
+    if not isinstance(value, str):
+        return _js_number(value, missing=math.inf)
+    text = value.lower()
+    for unit, seconds in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if text.endswith(unit):
+            try:
+                return math.ceil(float(text[:-1]) * seconds)
+            except ValueError:
+                return math.nan
+    raise ValueError(f'Bad unit in "{text}"')

@@ -1,0 +1,83 @@
+"""JSON as the Node manager writes it, and as NNI's Python side writes it.
+
+The manager answers with ``JSON.stringify``: compact, non-ASCII kept, and JavaScript number
+formatting (``1.0`` is written ``1``, ``1e-7`` is ``1e-7``, ``1e21`` is ``1e+21``). Trials and the
+tuner write Python's ``json.dumps`` (``", "`` and ``": "`` separators, ``2.0``). Getting both right
+is what makes the fake's bytes match the real manager's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["js_dumps", "py_dumps", "js_number"]
+
+
+def py_dumps(value: Any) -> str:
+    """``json.dumps`` as NNI's trial and tuner code produce it."""
+    return json.dumps(value)
+
+
+def js_number(value: float) -> str:
+    """``String(value)`` in JavaScript for a finite float (ECMAScript Number::toString)."""
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    decimal_digits = Decimal(repr(abs(value))).as_tuple()  # shortest round-trip digits
+    digits = "".join(map(str, decimal_digits.digits)).lstrip("0")
+    exponent = int(decimal_digits.exponent)
+    stripped = digits.rstrip("0")
+    exponent += len(digits) - len(stripped)
+    digits = stripped
+    k = len(digits)
+    n = k + exponent  # the decimal point sits n digits after the first significant one
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * (-n) + digits
+    power = n - 1
+    exponent_text = f"e{'+' if power >= 0 else '-'}{abs(power)}"
+    if k == 1:
+        return sign + digits + exponent_text
+    return sign + digits[0] + "." + digits[1:] + exponent_text
+
+
+def js_dumps(value: Any) -> str:
+    """``JSON.stringify(value)``; NaN and infinities become ``null`` as in JavaScript."""
+    return "".join(_encode(value))
+
+
+def _encode(value: Any) -> Any:
+    if value is None or value is True or value is False:
+        yield json.dumps(value)
+    elif isinstance(value, str):
+        yield json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, int):
+        yield str(value)
+    elif isinstance(value, float):
+        yield js_number(value) if math.isfinite(value) else "null"
+    elif isinstance(value, dict):
+        yield "{"
+        first = True
+        for key, item in value.items():
+            if not first:
+                yield ","
+            first = False
+            yield json.dumps(str(key), ensure_ascii=False)
+            yield ":"
+            yield from _encode(item)
+        yield "}"
+    elif isinstance(value, (list, tuple)):
+        yield "["
+        for index, item in enumerate(value):
+            if index:
+                yield ","
+            yield from _encode(item)
+        yield "]"
+    else:
+        raise TypeError(f"cannot encode {type(value).__name__} as JSON")

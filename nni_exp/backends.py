@@ -1,0 +1,71 @@
+"""Choosing a backend: ``backend=`` objects and names, and the ``NNI_EXP_BACKEND`` default."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, Optional
+
+from .backend import Backend
+from .errors import UnknownBackendError
+
+__all__ = ["BACKEND_ENV_VAR", "BACKEND_NAMES", "resolve_backend", "default_backend_name"]
+
+#: Environment variable naming the default backend (``nni`` or ``fake``).
+BACKEND_ENV_VAR = "NNI_EXP_BACKEND"
+BACKEND_NAMES = ("nni", "fake")
+
+_shared_fake: Optional[Backend] = None
+_shared_fake_lock = threading.Lock()
+
+
+def default_backend_name() -> str:
+    """``NNI_EXP_BACKEND`` when set, else ``'nni'`` (the real manager, as in NNI)."""
+    name = os.environ.get(BACKEND_ENV_VAR, "").strip().lower() or "nni"
+    if name not in BACKEND_NAMES:
+        raise UnknownBackendError(
+            f"{BACKEND_ENV_VAR}={os.environ[BACKEND_ENV_VAR]!r} names no backend; use one of {BACKEND_NAMES}"
+        )
+    return name
+
+
+def resolve_backend(spec: Any = None) -> Backend:
+    """The backend for ``spec``: a backend object, ``'nni'``, ``'fake'``, or None for the default.
+
+    ``'fake'`` gives a fresh in-memory fake manager. The default chosen through
+    ``NNI_EXP_BACKEND=fake`` is one fake shared by the whole process instead, so that an unmodified
+    script can stop an experiment with one ``Experiment`` object and resume it with another, as it
+    would on a real machine.
+    """
+    if spec is None:
+        name = default_backend_name()
+        return _shared_fake_backend() if name == "fake" else _new_backend(name)
+    if isinstance(spec, str):
+        return _new_backend(spec.strip().lower(), original=spec)
+    if isinstance(spec, Backend):
+        return spec
+    raise UnknownBackendError(
+        f"backend={spec!r} is neither a backend object (see nni_exp.backend.Backend) nor one of {BACKEND_NAMES}"
+    )
+
+
+def _new_backend(name: str, original: Optional[str] = None) -> Backend:
+    if name == "fake":
+        from fakes import FakeManager
+
+        return FakeManager()
+    if name == "nni":
+        from .real import RealBackend
+
+        return RealBackend()
+    raise UnknownBackendError(f"backend={original or name!r} names no backend; use one of {BACKEND_NAMES}")
+
+
+def _shared_fake_backend() -> Backend:
+    global _shared_fake
+    with _shared_fake_lock:
+        if _shared_fake is None:
+            from fakes import FakeManager
+
+            _shared_fake = FakeManager()
+        return _shared_fake

@@ -1,0 +1,160 @@
+"""Typed errors of nni-exp.
+
+Every error subclasses :class:`NniExpError` *and* the exception NNI 3.0 raised in the same
+situation (``RuntimeError``, ``ValueError``, ``TypeError`` or a ``requests`` exception), so
+``except`` clauses written for ``nni.experiment.Experiment`` keep working.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import requests
+
+__all__ = [
+    "NniExpError",
+    "ConfigError",
+    "MissingConfigError",
+    "InvalidExperimentIdError",
+    "UnknownBackendError",
+    "ExperimentNotRunningError",
+    "ExperimentNotFoundError",
+    "CheckpointError",
+    "PortInUseError",
+    "ManagerStartError",
+    "ManagerError",
+    "TrialNotFoundError",
+    "ReadonlyExperimentError",
+    "TrialLimitReachedError",
+    "UnknownUpdateTypeError",
+    "ManagerUnreachableError",
+    "ManagerTimeoutError",
+    "InvalidResponseError",
+]
+
+
+class NniExpError(Exception):
+    """Base class of every error raised by nni-exp."""
+
+
+class ConfigError(NniExpError, ValueError):
+    """An experiment configuration is invalid.
+
+    ``field`` names the offending field (snake_case, dotted for nested configs) when known.
+    """
+
+    def __init__(self, message: str, field: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidExperimentIdError(NniExpError, ValueError):
+    """An experiment id does not match NNI's rule ``^[A-Za-z0-9_\\-]{1,32}$``."""
+
+
+class UnknownBackendError(NniExpError, ValueError):
+    """``backend=`` (or ``NNI_EXP_BACKEND``) names no known backend."""
+
+
+class ExperimentNotRunningError(NniExpError, RuntimeError):
+    """A REST call was made on an experiment whose manager is not running (NNI: RuntimeError)."""
+
+
+class ExperimentNotFoundError(NniExpError, RuntimeError):
+    """resume/view of an experiment id that is not in the experiments manifest."""
+
+
+class CheckpointError(NniExpError, ValueError):
+    """The stored config of a stopped experiment could not be loaded (NNI: ValueError)."""
+
+
+class PortInUseError(NniExpError, RuntimeError):
+    """The manager's port (or port+1 for websocket platforms) is busy (NNI: RuntimeError)."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(f"Port {port} is not idle: another process listens on it")
+        self.port = port
+
+
+class ManagerStartError(NniExpError, RuntimeError):
+    """The manager process died or never became ready during start-up.
+
+    ``log_tail`` holds the end of its stderr log when one was available.
+    """
+
+    def __init__(self, message: str, log_tail: str = "") -> None:
+        if log_tail:
+            message = f"{message}\n--- manager stderr (tail) ---\n{log_tail}"
+        super().__init__(message)
+        self.log_tail = log_tail
+
+
+class ManagerError(NniExpError, requests.HTTPError):
+    """The manager answered a REST call with a non-2xx status (NNI: requests.HTTPError).
+
+    Attributes: ``status_code``, ``error`` (the message of the manager's ``{"error": ...}``
+    envelope, or the raw body), ``method`` and ``url``.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        status_code: int,
+        error: str,
+        response: Any = None,
+    ) -> None:
+        message = f"{method} {url} failed with HTTP {status_code}: {error}"
+        super().__init__(message, response=response)
+        self.method = method
+        self.url = url
+        self.status_code = status_code
+        self.error = error
+
+
+class TrialNotFoundError(ManagerError, TypeError):
+    """No trial job has the given id.
+
+    NNI raised ``TypeError`` from ``get_trial_job`` and ``requests.HTTPError`` from
+    ``kill_trial_job`` in this case; this error is both.
+    """
+
+    def __init__(self, trial_job_id: str, method: str = "GET", url: str = "", status_code: int = 404,
+                 response: Any = None) -> None:
+        super().__init__(method, url, status_code, f"trial job {trial_job_id!r} not found", response)
+        self.trial_job_id = trial_job_id
+
+
+class ReadonlyExperimentError(ManagerError):
+    """The experiment is opened with ``view()`` and refuses changes."""
+
+
+class TrialLimitReachedError(ManagerError):
+    """A customized trial was refused because ``maxTrialNumber`` trials were already submitted."""
+
+
+class UnknownUpdateTypeError(ManagerError):
+    """``PUT /experiment`` with a missing or unknown ``update_type`` (the real manager never answers)."""
+
+
+class ManagerUnreachableError(NniExpError, requests.ConnectionError):
+    """Nothing answers on the manager's port (NNI: requests.ConnectionError)."""
+
+
+class ManagerTimeoutError(NniExpError, requests.ReadTimeout):
+    """The manager accepted the connection but did not answer in time (NNI: requests.ReadTimeout)."""
+
+
+class InvalidResponseError(NniExpError, requests.exceptions.JSONDecodeError):
+    """The manager answered with a body that is not JSON (NNI: requests.JSONDecodeError)."""
+
+    def __init__(self, method: str, url: str, body: str) -> None:
+        shown = body if len(body) <= 200 else body[:200] + "..."
+        super().__init__(f"{method} {url} answered a non-JSON body: {shown!r}", body, 0)
+        self.method = method
+        self.url = url
+        self.body = body
+
+
+class MissingConfigError(ConfigError, AssertionError):
+    """An experiment was started without a config (NNI: a bare AssertionError)."""
