@@ -11,9 +11,9 @@ import copy
 import json
 import random
 import threading
-from typing import Any, Callable, Dict, Iterator, List, Optional, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Union
 
-from nni_exp.backend import ACTIONS, ManagerArgs, RunMode
+from nni_exp.backend import ACTIONS, ManagerArgs, Manifest, RunMode
 from nni_exp.errors import ManagerUnreachableError
 from nni_exp.rest import build_url, decode_answer, strip_prefix
 
@@ -23,7 +23,7 @@ from .simulator import ManagerTiming, SimulatedManager
 from .store import ExperimentStore
 from .trials import TrialFunction, default_trial
 
-__all__ = ["FakeManager", "FakeManifest", "FakeProcess"]
+__all__ = ["FakeManager", "FakeManifest", "FakeProcess", "StoreStorage"]
 
 #: Log levels the real manager's command line accepts.
 _MANAGER_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -31,6 +31,15 @@ _MANAGER_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 _FIRST_PID = 90_000_000
 
 Clock = Union[VirtualClock, ScaledRealClock]
+
+
+class StoreStorage(Protocol):
+    """Where experiment stores live between manager processes (the fake HTTP server keeps them on
+    disk so that a later ``--action resume`` process finds them)."""
+
+    def load(self, experiment_id: str, experiments_directory: str) -> Optional[ExperimentStore]: ...
+
+    def save(self, store: ExperimentStore, experiments_directory: str) -> None: ...
 
 
 class FakeManifest:
@@ -118,6 +127,10 @@ class FakeManager:
         A :class:`VirtualClock` (default) or a :class:`ScaledRealClock` (server mode).
     skip_idle_ticks
         Jump over manager ticks in which nothing can happen (default). Off: run every tick.
+    manifest
+        Where manifest records go (default: in memory, :class:`FakeManifest`).
+    storage
+        Where experiment stores are kept between processes (default: in memory only).
     """
 
     name = "fake"
@@ -127,7 +140,8 @@ class FakeManager:
 
     def __init__(self, trial: Optional[TrialFunction] = None, *, seed: Optional[int] = None,
                  tuner: Any = None, timing: Optional[ManagerTiming] = None, clock: Optional[Clock] = None,
-                 skip_idle_ticks: bool = True) -> None:
+                 skip_idle_ticks: bool = True, manifest: Optional[Manifest] = None,
+                 storage: Optional[StoreStorage] = None) -> None:
         if trial is not None and not callable(trial):
             raise TypeError(f"trial must be a function fn(params, trial), not {type(trial).__name__}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
@@ -148,7 +162,8 @@ class FakeManager:
         self._stores: Dict[str, ExperimentStore] = {}
         self._store_directories: Dict[str, str] = {}
         self._started = 0
-        self._manifest = FakeManifest(self._pid_alive)
+        self._manifest: Manifest = manifest if manifest is not None else FakeManifest(self._pid_alive)
+        self.storage = storage
 
     def __repr__(self) -> str:
         ports = ", ".join(str(p) for p in sorted(self._processes)) or "none"
@@ -161,7 +176,7 @@ class FakeManager:
         return self._clock
 
     @property
-    def manifest(self) -> FakeManifest:
+    def manifest(self) -> Manifest:
         return self._manifest
 
     def spawn_manager(self, args: ManagerArgs, run_mode: RunMode) -> FakeProcess:
@@ -178,6 +193,11 @@ class FakeManager:
                 self._store_directories[args.experiment_id] = args.experiments_directory
             else:
                 found = self._stores.get(args.experiment_id)
+                if found is None and self.storage is not None:
+                    found = self.storage.load(args.experiment_id, args.experiments_directory)
+                    if found is not None:
+                        self._stores[args.experiment_id] = found
+                        self._store_directories[args.experiment_id] = args.experiments_directory
                 if found is None or self._store_directories.get(args.experiment_id) != args.experiments_directory:
                     return FakeProcess(pid, None, exit_code=1, log=(
                         f"Datastore initialize failed: no database of experiment {args.experiment_id} "
@@ -234,6 +254,11 @@ class FakeManager:
                     return None
                 experiments_directory = str(record.get("logDir"))
             store = self._stores.get(experiment_id)
+            if store is None and self.storage is not None:
+                store = self.storage.load(experiment_id, experiments_directory)
+                if store is not None:
+                    self._stores[experiment_id] = store
+                    self._store_directories[experiment_id] = experiments_directory
             if store is None or store.stored_profile is None \
                     or self._store_directories.get(experiment_id) != experiments_directory:
                 return None
@@ -269,6 +294,8 @@ class FakeManager:
         """Called when a simulated process exits: its port is free again."""
         if self._processes.get(manager.args.port) is manager:
             del self._processes[manager.args.port]
+        if self.storage is not None:
+            self.storage.save(manager.store, manager.args.experiments_directory)
 
     def _pid_alive(self, pid: int) -> bool:
         return any(manager.pid == pid for manager in self._processes.values())

@@ -36,6 +36,7 @@ __all__ = [
     "normalize_key",
     "camel_case",
     "resolve_path",
+    "type_matches",
 ]
 
 #: A field that accepts a filesystem path; it is made absolute on canonicalization.
