@@ -49,6 +49,10 @@ class FakeManifest:
         self._records: Dict[str, Dict[str, Any]] = {}
         self._is_alive = is_alive
 
+    def read(self) -> Dict[str, Dict[str, Any]]:
+        """The records as stored, without crash detection."""
+        return copy.deepcopy(self._records)
+
     def records(self) -> Dict[str, Dict[str, Any]]:
         """All records; like the real manager, a record whose manager died is marked STOPPED and
         loses its port."""
@@ -61,11 +65,16 @@ class FakeManifest:
     def add(self, record: Dict[str, Any]) -> None:
         self._records[str(record["id"])] = copy.deepcopy(record)
 
-    def update(self, experiment_id: str, key: str, value: Any) -> None:
-        """Set one key; a missing record is ignored, as the real manager drops such writes."""
+    def update(self, experiment_id: str, key: str, value: Any) -> bool:
+        """Set (None: delete) one key; a missing record is ignored, as the real manager drops such writes."""
         record = self._records.get(experiment_id)
-        if record is not None:
+        if record is None:
+            return False
+        if value is None:
+            record.pop(key, None)
+        else:
             record[key] = value
+        return True
 
     def remove(self, experiment_id: str) -> None:
         self._records.pop(experiment_id, None)
@@ -262,11 +271,12 @@ class FakeManager:
             if store is None or store.stored_profile is None \
                     or self._store_directories.get(experiment_id) != experiments_directory:
                 return None
-            return copy.deepcopy(store.stored_profile["params"])  # type: ignore[no-any-return]
+            return copy.deepcopy(store.stored_profile["params"])  # type: ignore[no-any-return,unused-ignore]
 
     # ------------------------------------------------------------------ the fake machine
 
-    def handle(self, port: int, method: str, target: str, body: Union[bytes, str, None] = None) -> router.RouterResponse:
+    def handle(self, port: int, method: str, target: str,
+               body: Union[bytes, str, None] = None) -> router.RouterResponse:
         """Answer a raw HTTP request (path with URL prefix and query) sent to ``port``."""
         with self._lock:
             self.sync()

@@ -51,7 +51,7 @@ class _Request:
 
 
 _Handler = Callable[[_Request], RouterResponse]
-_ROUTES: List[Tuple[str, "re.Pattern[str]", _Handler]] = []
+_ROUTES: List[Tuple[str, re.Pattern[str], _Handler]] = []
 
 
 def _route(method: str, pattern: str) -> Callable[[_Handler], _Handler]:

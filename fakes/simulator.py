@@ -14,6 +14,7 @@ every tick, and the tests check that both give the same experiment.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import json
 import math
@@ -26,7 +27,7 @@ from nni_exp.backend import ManagerArgs
 from .store import ExperimentStore
 from .trials import TrialContext, TrialFunction, TrialScript, run_trial_function
 from .tuners import NoMoreTrials, Tuner, create_tuner
-from .wire import js_dumps, py_dumps
+from .wire import UNDEFINED, js_dumps, py_dumps
 
 if TYPE_CHECKING:
     from .manager import FakeManager
@@ -237,7 +238,7 @@ class SimulatedManager:
     @property
     def _params(self) -> Dict[str, Any]:
         assert self.profile is not None
-        return self.profile["params"]  # type: ignore[no-any-return]
+        return self.profile["params"]  # type: ignore[no-any-return,unused-ignore]
 
     def _max_duration(self) -> float:
         return _node_seconds(self._params.get("maxExperimentDuration"))
@@ -263,6 +264,7 @@ class SimulatedManager:
             "execDuration": 0,
             "logDir": f"{self.args.experiments_directory.rstrip('/')}/{self.args.experiment_id}",
             "startTime": self._ms(),
+            "endTime": UNDEFINED,
             "nextSequenceId": 0,
             "revision": 0,
         }
@@ -278,7 +280,7 @@ class SimulatedManager:
             return
         if self.store.stored_profile is None:
             raise RequestRejected(f"experiment {self.args.experiment_id} has no stored profile to resume")
-        self.profile = json.loads(json.dumps(self.store.stored_profile))
+        self.profile = _reloaded_profile(self.store.stored_profile)
         self.readonly = readonly
         if readonly:
             self._set_status("VIEWED")
@@ -293,7 +295,7 @@ class SimulatedManager:
             trial_data.extend(json.loads(batch))
         self._tuner_data = trial_data
         if (self.profile["execDuration"] < self._max_duration() and self._submitted < self._max_trial_number()
-                and "endTime" in self.profile):
+                and _has_end_time(self.profile)):
             del self.profile["endTime"]
         self._set_status("RUNNING")
 
@@ -341,11 +343,15 @@ class SimulatedManager:
         self._next_tick = self._now
         self._schedule(self.timing.tuner_latency, self._tuner_initialize)
 
-    def _tuner_call(self, what: Callable[[Tuner], Any]) -> Any:
-        """Run a tuner method; a raising tuner is a crashed dispatcher (ERROR)."""
+    def _tuner_call(self, method: str, *args: Any) -> Any:
+        """Call a tuner method; a raising tuner is a crashed dispatcher (ERROR). Optional methods
+        a tuner does not have are skipped."""
         assert self._tuner is not None
+        function = getattr(self._tuner, method, None)
+        if function is None:
+            return None
         try:
-            return what(self._tuner)
+            return function(*args)
         except NoMoreTrials:
             raise
         except Exception as error:  # noqa: BLE001
@@ -357,7 +363,7 @@ class SimulatedManager:
         """The tuner handles IN (search space), then the manager handles its ID answer."""
         if self.status in _FINAL_STATUSES:
             return
-        self._tuner_call(lambda tuner: tuner.update_search_space(self._params.get("searchSpace") or {}))
+        self._tuner_call("update_search_space", self._params.get("searchSpace") or {})
         if self.status == "ERROR":
             return
         if self._tuner_data:
@@ -378,7 +384,7 @@ class SimulatedManager:
                 except ValueError:
                     pass
             entries.append({**entry, "value": value})
-        self._tuner_call(lambda tuner: tuner.import_data(entries))
+        self._tuner_call("import_data", entries)
 
     def _request_trials(self, count: int) -> None:
         """Send ``GE count``; the tuner's TR / NO answers arrive ``tuner_latency`` later."""
@@ -389,7 +395,7 @@ class SimulatedManager:
             parameter_id = self._next_parameter_id
             self._next_parameter_id += 1
             try:
-                parameters = self._tuner_call(lambda tuner, pid=parameter_id: tuner.generate_parameters(pid))
+                parameters = self._tuner_call("generate_parameters", parameter_id)
             except NoMoreTrials:
                 answers.append(("NO", None))
                 break
@@ -404,7 +410,7 @@ class SimulatedManager:
             })))
         for kind, content in answers:
             if kind == "TR":
-                self._schedule(self.timing.tuner_latency, lambda content=content: self._on_new_trial(content))
+                self._schedule(self.timing.tuner_latency, functools.partial(self._on_new_trial, content))
             else:
                 self._schedule(self.timing.tuner_latency, self._on_no_more_trial)
 
@@ -463,7 +469,7 @@ class SimulatedManager:
             if self.status != "TUNER_NO_MORE_TRIAL":
                 self._set_status("RUNNING")
             while (len(self._tracked) < self._concurrency() and self._waiting
-                   and self._submitted < self._max_trial_number()):
+                   and not self._submitted >= self._max_trial_number()):  # JavaScript: NaN compares false
                 form = self._waiting.pop(0)
                 self._submitted += 1
                 self._submit(form)
@@ -503,7 +509,7 @@ class SimulatedManager:
         if self._concurrency_change >= 1 or self.status in ("DONE", "NO_MORE_TRIAL"):
             return True
         return bool(self._waiting) and len(self._tracked) < self._concurrency() \
-            and self._submitted < self._max_trial_number()
+            and not self._submitted >= self._max_trial_number()
 
     def _kill_over_time_trials(self) -> None:
         limit = self._max_trial_duration()
@@ -523,8 +529,7 @@ class SimulatedManager:
             self.store.add_event(trial.outcome, trial_id, self._ms(trial.end), log_path=trial.log_path)
             finished += 1
             if self._tuner is not None:
-                self._tuner_call(lambda tuner, t=trial: getattr(tuner, "trial_end", _ignore)(
-                    t.parameter_id, t.outcome == "SUCCEEDED"))
+                self._tuner_call("trial_end", trial.parameter_id, trial.outcome == "SUCCEEDED")
         return finished
 
     def _submit(self, form: _Form) -> None:
@@ -551,9 +556,9 @@ class SimulatedManager:
             "trial.stderr": script.stderr,
         }
         for offset, value in script.intermediate:
-            self._schedule(offset, lambda t=trial, v=value: self._deliver_metric(t, "PERIODICAL", v))
+            self._schedule(offset, functools.partial(self._deliver_metric, trial, "PERIODICAL", value))
         if script.has_final:
-            self._schedule(script.duration, lambda t=trial, v=script.final: self._deliver_metric(t, "FINAL", v))
+            self._schedule(script.duration, functools.partial(self._deliver_metric, trial, "FINAL", script.final))
 
     def _new_trial_id(self) -> str:
         while True:
@@ -579,7 +584,7 @@ class SimulatedManager:
         })
         if metric_type == "FINAL" and self._tuner is not None:
             parameters = json.loads(trial.form_value).get("parameters")
-            self._tuner_call(lambda tuner: tuner.receive_trial_result(trial.parameter_id, parameters, value))
+            self._tuner_call("receive_trial_result", trial.parameter_id, parameters, value)
 
     def _end_trial_now(self, trial: _LiveTrial, outcome: str) -> None:
         trial.end = self._now
@@ -620,7 +625,7 @@ class SimulatedManager:
                 raise RequestRejected("Error: tuner has not been setup (the real manager never answers this "
                                       "request)", 409)
             space = new_params.get("searchSpace")
-            self._tuner_call(lambda tuner: tuner.update_search_space(space))
+            self._tuner_call("update_search_space", space)
             self._params["searchSpace"] = space
         else:
             self._set_param("maxTrialNumber", new_params.get("maxTrialNumber"))
@@ -687,7 +692,7 @@ class SimulatedManager:
             self.exit()
             return
         if self.profile is not None:
-            if "endTime" not in self.profile:
+            if not _has_end_time(self.profile):
                 self._set_end_time()
             self._store_profile()
         self._set_status("STOPPED")
@@ -733,8 +738,15 @@ class SimulatedManager:
         return [metric for metric in self.store.metric_rows() if metric["trialJobId"] in wanted]
 
 
-def _ignore(*_args: Any) -> None:
-    return None
+def _has_end_time(profile: Dict[str, Any]) -> bool:
+    return profile.get("endTime", UNDEFINED) is not UNDEFINED
+
+
+def _reloaded_profile(stored: Dict[str, Any]) -> Dict[str, Any]:
+    """A profile as the manager reads it back from its database (its column order)."""
+    copy = json.loads(json.dumps({k: v for k, v in stored.items() if v is not UNDEFINED}))
+    keys = ("params", "id", "execDuration", "startTime", "endTime", "logDir", "nextSequenceId", "revision")
+    return {key: copy.get(key, UNDEFINED) for key in keys}
 
 
 def _js_number(value: Any, missing: float) -> float:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from .wire import js_dumps
 
-__all__ = ["ExperimentStore", "TERMINAL_EVENTS"]
+__all__ = ["ExperimentStore", "StoreListener", "TERMINAL_EVENTS"]
+
+#: ``listener(kind, row)``; see :meth:`ExperimentStore.add_listener`.
+StoreListener = Callable[[str, Dict[str, Any]], None]
 
 TERMINAL_EVENTS = frozenset({"SUCCEEDED", "FAILED", "USER_CANCELED", "SYS_CANCELED", "EARLY_STOPPED"})
 
@@ -33,17 +36,37 @@ class ExperimentStore:
         self.imported_data: List[str] = []
         #: Trial output files (trial.log, trial.stdout, trial.stderr) by trial id.
         self.trial_files: Dict[str, Dict[str, str]] = {}
+        self._listeners: List[StoreListener] = []
+
+    # -- change notification (incremental persistence)
+    def add_listener(self, listener: StoreListener) -> None:
+        """Call ``listener(kind, row)`` after each write the real manager makes to its database:
+        ``("profile", profile)`` for every stored revision, ``("event", row)`` with the columns of a
+        ``TrialJobEvent`` row, ``("metric", row)`` with those of a ``MetricData`` row. Rows are shared
+        with the store: a listener must not modify them."""
+        self._listeners.append(listener)
+
+    def _notify(self, kind: str, row: Dict[str, Any]) -> None:
+        for listener in self._listeners:
+            listener(kind, row)
 
     # -- profile
     def store_profile(self, profile: Dict[str, Any]) -> None:
         """Keep a copy of ``profile`` as the latest stored revision."""
         self.stored_profile = copy.deepcopy(profile)
+        if self._listeners:
+            self._notify("profile", self.stored_profile)
 
     # -- trial events
     def add_event(self, event: str, trial_job_id: str, timestamp: int, data: Optional[str] = None,
                   log_path: Optional[str] = None, sequence_id: Optional[int] = None,
                   env_id: Optional[str] = None) -> None:
         """Record one trial event (``RUNNING``, ``SUCCEEDED``, ``USER_TO_CANCEL``, ``IMPORT_DATA`` ...)."""
+        if self._listeners:
+            self._notify("event", {
+                "timestamp": timestamp, "trialJobId": trial_job_id, "event": event, "data": data,
+                "logPath": log_path, "sequenceId": sequence_id, "message": None, "environmentId": env_id,
+            })
         if event == "IMPORT_DATA" and data:
             self.imported_data.append(data)
         if not trial_job_id:
@@ -119,10 +142,13 @@ class ExperimentStore:
     def add_metric(self, row: Dict[str, Any]) -> None:
         """Store a metric row ``{timestamp, trialJobId, parameterId, type, sequence, data}``."""
         self.metrics.append(row)
+        if self._listeners:
+            self._notify("metric", row)
         if row["type"] == "FINAL":
             self._final_metrics.setdefault(row["trialJobId"], row)
 
-    def metric_rows(self, trial_job_id: Optional[str] = None, metric_type: Optional[str] = None) -> List[Dict[str, Any]]:
+    def metric_rows(self, trial_job_id: Optional[str] = None,
+                    metric_type: Optional[str] = None) -> List[Dict[str, Any]]:
         return [
             dict(row) for row in self.metrics
             if (trial_job_id is None or row["trialJobId"] == trial_job_id)

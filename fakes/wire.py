@@ -13,7 +13,34 @@ import math
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["js_dumps", "py_dumps", "js_number"]
+__all__ = ["js_dumps", "py_dumps", "js_number", "UNDEFINED"]
+
+
+class _Undefined:
+    """JavaScript's ``undefined`` as a dict value: the key keeps its place but is not written."""
+
+    _instance = None
+
+    def __new__(cls) -> _Undefined:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNDEFINED"
+
+    def __copy__(self) -> _Undefined:
+        return self
+
+    def __deepcopy__(self, memo: object) -> _Undefined:
+        return self
+
+    def __reduce__(self) -> str:
+        return "UNDEFINED"
+
+
+#: A dict value that ``js_dumps`` skips, as ``JSON.stringify`` skips ``undefined``.
+UNDEFINED = _Undefined()
 
 
 def py_dumps(value: Any) -> str:
@@ -65,6 +92,8 @@ def _encode(value: Any) -> Any:
         yield "{"
         first = True
         for key, item in value.items():
+            if item is UNDEFINED:
+                continue
             if not first:
                 yield ","
             first = False

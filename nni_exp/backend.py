@@ -120,7 +120,9 @@ class Manifest(Protocol):
         """Add a record or replace the one with the same ``id``."""
         ...
 
-    def update(self, experiment_id: str, key: str, value: Any) -> None: ...
+    def update(self, experiment_id: str, key: str, value: Any) -> bool:
+        """Set (or, with None, delete) one key of a record; False when there is no such record."""
+        ...
 
 
 @runtime_checkable

@@ -24,7 +24,7 @@ def parse_duration(value: Union[str, int, float]) -> int:
         return math.ceil(value)
     if not isinstance(value, str):
         raise ValueError(f"Bad duration {value!r}: expected a string like '30m' or a number of seconds")
-    text = value.strip().lower()
+    text = value.lower()
     for unit, seconds in DURATION_UNITS:
         if text.endswith(unit):
             number = text[: -len(unit)]

@@ -6,7 +6,7 @@ import atexit
 import logging
 import os
 import warnings
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from .backend import Backend, ManagerArgs, ManagerProcess, RunMode
 from .backends import resolve_backend
@@ -275,17 +275,24 @@ class Experiment:
         try:
             self.start(port, debug)
             if wait_completion:
-                return self._wait_completion()
+                return self.wait_completion()
         except KeyboardInterrupt:
             _logger.warning("KeyboardInterrupt detected")
             self.stop()
         return None
 
-    def _wait_completion(self) -> bool:
+    def wait_completion(self, on_poll: Optional[Callable[[str], None]] = None) -> bool:
+        """Wait until the running experiment ends; the result is :meth:`run`'s.
+
+        Polls the status every ``backend.poll_interval`` seconds (on the backend's clock, so a fake
+        backend does not really wait) and calls ``on_poll(status)`` after each poll.
+        """
         clock = self.backend.clock
         idle_polls = 0
         while True:
             status = self.get_status()
+            if on_poll is not None:
+                on_poll(status)
             if status in ("DONE", "STOPPED"):
                 return True
             if status == "ERROR":

@@ -30,6 +30,6 @@ def check_experiment_id(experiment_id: object) -> str:
     return experiment_id
 
 
-def generate_experiment_id(rng: "random.Random | None" = None) -> str:
+def generate_experiment_id(rng: random.Random | None = None) -> str:
     """Eight distinct characters from ``[a-z0-9]``, as NNI generates them."""
     return "".join((rng or random.Random()).sample(_ID_ALPHABET, 8))

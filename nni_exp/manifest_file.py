@@ -19,9 +19,9 @@ import os
 import random
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, Optional, Union
-from contextlib import contextmanager
 
 __all__ = ["ManifestFile", "default_home_directory", "HOME_ENV_VAR", "LOCK_STALE_SECONDS"]
 

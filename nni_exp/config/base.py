@@ -241,9 +241,7 @@ class ConfigBase:
             setattr(self, field.name, given.pop(normalize_key(field.name), field.default))
         if given:
             names = tuple(given)
-            raise UnknownFieldError(
-                f"{type(self).__name__} does not have field(s) {', '.join(names)}", names
-            )
+            raise UnknownFieldError(f"{type(self).__name__} does not have field(s) {', '.join(names)}", names)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_"):

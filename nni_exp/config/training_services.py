@@ -215,7 +215,9 @@ class OpenpaiConfig(TrainingServiceConfig):
     trial_memory_size: Union[str, int] = MISSING
     storage_config_name: str = MISSING
     docker_image: str = "msranni/nni:latest"
-    virtual_cluster: Optional[str] = MISSING
+    # NNI requires this (Optional, no default), so its json() output, which omits None, does not
+    # load back; None by default keeps the round trip working.
+    virtual_cluster: Optional[str] = None
     local_storage_mount_point: PathLike = MISSING
     container_storage_mount_point: str = MISSING
     reuse_mode: bool = True
@@ -400,7 +402,7 @@ class FrameworkControllerConfig(TrainingServiceConfig):
 
     platform: Literal["frameworkcontroller"] = "frameworkcontroller"
     storage: K8sStorageConfig = MISSING
-    service_account_name: Optional[str] = MISSING
+    service_account_name: Optional[str] = None  # NNI: required; see OpenpaiConfig.virtual_cluster
     task_roles: list[FrameworkControllerRoleConfig] = MISSING
     reuse_mode: Optional[bool] = True
     namespace: str = "default"

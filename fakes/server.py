@@ -1,0 +1,488 @@
+"""The fake NNI manager as an HTTP server, started like the real manager.
+
+``python -m fakes.server <NNI manager arguments> [--trial module:function] [--seed N] [--time-scale X]``
+takes the command line of NNI 3.0's manager (``node main.js --port ... --experiment-id ...``, see
+:mod:`fakes.cli_args`) and serves NNI's REST API on ``127.0.0.1:<port>`` (``--host`` to change)
+with one simulated manager (:class:`fakes.simulator.SimulatedManager`) behind
+:func:`fakes.router.handle`. A launcher uses it exactly as it uses the real manager: spawn it with
+``[sys.executable, '-m', 'fakes.server'] + ManagerArgs.to_argv()``, poll ``/check-status`` until
+it answers (``INITIALIZED``), add the manifest record, ``POST /experiment``, ...; ``nni-exp
+fake-manager <args>`` calls :func:`main` with the same arguments.
+
+What it does, as the real manager does:
+
+* **start-up**: creates ``<experiments_directory>/<id>/log/``, binds the port, opens (create) or
+  loads (resume, view) the experiment's database ``<id>/db/nni.sqlite`` in NNI's schema
+  (:mod:`fakes.sqlite_storage`), then serves. A bad command line, a busy port or a missing
+  database for resume/view: a message on stderr and exit code 1.
+* **time**: the simulation runs on a :class:`~fakes.clock.ScaledRealClock` (``--time-scale``
+  virtual seconds per real second); a loop plays the simulation forward every 20 ms, so trials
+  start and finish on their own without any request.
+* **storage**: every stored profile revision, trial event and metric is queued as an SQLite row
+  and written by that loop (at most ~0.1 s later) and at exit; trial files go to
+  ``<id>/environments/local-env/trials/<trialId>/``. A new process with ``--action resume`` or
+  ``view`` finds everything there.
+* **manifest**: ``~/nni-experiments/.experiment`` of the process's ``HOME`` (or
+  ``$NNI_EXP_HOME``), through :class:`nni_exp.manifest_file.ManifestFile` and NNI's lock protocol;
+  like the Node manager it only updates ``status``/``endTime`` of the record the launcher added
+  (a missing record is left missing).
+* **log**: ``<id>/log/nnimanager.log``, lines ``[YYYY-MM-DD HH:MM:SS] LEVEL (Module) message``
+  filtered by ``--log-level``, appended as they accumulate (same 20 ms loop) and at exit; the
+  timestamps are virtual time. With ``--foreground true`` each line is also printed on stdout;
+  otherwise nothing is ever printed on stdout. Errors go to stderr.
+* **shutdown**: after answering ``DELETE /experiment`` (the simulated manager is then stopped)
+  the port closes and the process exits 0. SIGTERM and SIGINT run the same shutdown
+  (STOPPING → STOPPED in the manifest, profile stored) and exit 0. If the shutdown could not
+  complete (the tuner had not connected yet: the manifest keeps STOPPING, as with the real
+  manager) the exit code is 1.
+
+Not reproduced: the ~50 ms during which the real manager answers ``INITIALIZING`` as plain text
+(the fake answers JSON from its first request on), the web UI and the tuner/trial WebSocket
+channels (``--tuner-command-channel`` is accepted and ignored: the fake's tuner is built in).
+"""
+
+from __future__ import annotations
+
+import datetime
+import errno
+import json
+import re
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import FrameType
+from typing import Any, Callable, Optional, TextIO, Union
+
+import psutil
+
+from nni_exp.backend import RunMode
+from nni_exp.errors import ManagerUnreachableError
+from nni_exp.manifest_file import ManifestFile, default_home_directory
+
+from .cli_args import CommandLineError, ServerArgs, build_parser, load_trial_function, parse_args
+from .clock import ScaledRealClock
+from .manager import FakeManager, FakeProcess
+from .router import API_ROOT
+from .simulator import SimulatedManager
+from .sqlite_storage import SqliteStorage
+
+__all__ = ["main", "FakeManagerServer", "NodeManifest", "StartupError", "SYNC_INTERVAL", "FLUSH_INTERVAL"]
+
+#: Real seconds between two plays of the simulation (and log appends).
+SYNC_INTERVAL = 0.02
+#: Real seconds between two writes of queued database rows.
+FLUSH_INTERVAL = 0.1
+_LEVEL_VALUES = {"TRACE": 0, "DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+_MANAGER_LINE = re.compile(r"^\[(\d+)\] ([A-Z]+) (.*)$", re.DOTALL)
+
+
+class StartupError(Exception):
+    """The server could not start; the message goes to stderr and the exit code is 1."""
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not)."""
+    if pid <= 0:
+        return False
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    except psutil.Error:
+        return True
+
+
+class NodeManifest:
+    """The manifest as the Node manager uses it (a :class:`nni_exp.backend.Manifest`).
+
+    Reads and writes go through :class:`~nni_exp.manifest_file.ManifestFile` (NNI's lock
+    protocol). ``update`` only changes a record that exists, as the manager drops writes for a
+    missing record; ``records`` marks records whose manager process is gone as STOPPED.
+    """
+
+    def __init__(self, home_directory: Union[str, Path, None] = None) -> None:
+        self.file = ManifestFile(home_directory if home_directory is not None else default_home_directory(),
+                                 is_alive=_pid_alive)
+
+    def __repr__(self) -> str:
+        return f"<NodeManifest {self.file.path}>"
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        return self.file.records()
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.file.add(record)
+
+    def update(self, experiment_id: str, key: str, value: Any) -> bool:
+        """Set (None: delete) one key of an existing record; False when there is no such record."""
+        return self.file.update(experiment_id, key, value)
+
+
+class _ManagerLog:
+    """``nnimanager.log``: level filter, NNI's line format, optional copy on stdout."""
+
+    def __init__(self, path: Path, level: str, foreground: bool, stdout: TextIO,
+                 clock: Callable[[], float]) -> None:
+        self.path = path
+        self._threshold = _LEVEL_VALUES[level.upper()]
+        self._foreground = foreground
+        self._stdout = stdout
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._file: Optional[TextIO] = None
+        self._consumed = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+
+    def write(self, level: str, module: str, message: str, epoch_seconds: Optional[float] = None) -> None:
+        """Append one line (dropped when below the log level)."""
+        if _LEVEL_VALUES.get(level.upper(), 20) < self._threshold:
+            return
+        moment = self._clock() if epoch_seconds is None else epoch_seconds
+        stamp = datetime.datetime.fromtimestamp(moment).strftime("%Y-%m-%d %H:%M:%S")
+        line = f"[{stamp}] {level.upper()} ({module}) {message}"
+        with self._lock:
+            if self._file is not None:
+                self._file.write(line + "\n")
+                self._file.flush()
+            if self._foreground:
+                try:
+                    self._stdout.write(line + "\n")
+                    self._stdout.flush()
+                except (OSError, ValueError):
+                    pass
+
+    def pump(self, manager: Optional[SimulatedManager]) -> None:
+        """Append the simulated manager's log lines written since the last call."""
+        if manager is None:
+            return
+        with self._lock:
+            lines = manager.log_lines[self._consumed:]
+            self._consumed += len(lines)
+        for raw in lines:
+            match = _MANAGER_LINE.match(raw)
+            if match:
+                stamp, level, rest = match.groups()
+                module, _, message = rest.partition(" ")
+                self.write(level, module.strip("()") or "NNIManager", message, int(stamp) / 1000)
+            else:
+                self.write("INFO", "NNIManager", raw)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    app: FakeManagerServer
+
+
+class _Gone(Exception):
+    """The simulated manager has exited: the connection is dropped, as by a closed port."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Every method goes to :meth:`FakeManagerServer.answer`; status, body and content type are
+    written exactly as the router returns them."""
+
+    protocol_version = "HTTP/1.1"
+    server: _HttpServer
+
+    def _serve(self) -> None:
+        app = self.server.app
+        try:
+            body = self._read_body()
+        except ValueError as error:
+            self._send(400, f"bad request body: {error}", "text/plain; charset=utf-8")
+            return
+        try:
+            status, text, content_type = app.answer(self.command, self.path, body)
+        except _Gone:
+            self.close_connection = True
+            return
+        self._send(status, text, content_type)
+        app.after_request()
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
+
+    def _send(self, status: int, text: str, content_type: str) -> None:
+        data = text.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        if self.server.app.stopping:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        self.wfile.flush()
+
+    def _read_body(self) -> Optional[bytes]:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size_line = self.rfile.readline(65537)
+                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(65537)
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return None
+        return self.rfile.read(int(length))
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        self.server.app.log.write("TRACE", "RestServer", format % args)
+
+
+class FakeManagerServer:
+    """One fake manager process: HTTP server, simulation loop, storage, manifest and log.
+
+    ``start()`` binds and loads; ``serve()`` runs until ``DELETE /experiment`` or
+    :meth:`request_stop` (SIGTERM/SIGINT) and returns the exit code; :func:`main` does both.
+    """
+
+    def __init__(self, args: ServerArgs, *, stdout: Optional[TextIO] = None,
+                 manifest_home: Union[str, Path, None] = None) -> None:
+        self.args = args
+        self.manager_args = args.manager
+        self.clock = ScaledRealClock(args.time_scale)
+        root = Path(self.manager_args.experiments_directory) / self.manager_args.experiment_id
+        self.log = _ManagerLog(root / "log" / "nnimanager.log", self.manager_args.log_level,
+                               self.manager_args.foreground, stdout or sys.stdout, self.clock.time)
+        self.storage = SqliteStorage()
+        self.manifest = NodeManifest(manifest_home)
+        self.fake: Optional[FakeManager] = None
+        self.process: Optional[FakeProcess] = None
+        self._httpd: Optional[_HttpServer] = None
+        self._stop = threading.Event()
+        self._stop_reason = ""
+        #: Set by the signal handler (a plain assignment: taking a lock there could deadlock).
+        self._signal_name: Optional[str] = None
+        self.stopping = False
+
+    # ------------------------------------------------------------------ start-up
+
+    @property
+    def port(self) -> int:
+        return self.manager_args.port
+
+    @property
+    def manager(self) -> Optional[SimulatedManager]:
+        return self.process.manager if self.process is not None else None
+
+    def start(self) -> None:
+        """Bind the port and start the simulated manager; raises :class:`StartupError`."""
+        args = self.manager_args
+        self.log.write("INFO", "main", f"Fake NNI manager starting: experiment {args.experiment_id}, "
+                                       f"action {args.action}, port {args.port}, "
+                                       f"time scale {self.args.time_scale:g}")
+        try:
+            trial = load_trial_function(self.args.trial)
+        except CommandLineError as error:
+            raise StartupError(str(error)) from None
+        address = f"{self.args.host}:{args.port}"
+        try:
+            self._httpd = _HttpServer((self.args.host, args.port), _Handler)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise StartupError(f"listen EADDRINUSE: address already in use {address}") from None
+            raise StartupError(f"cannot listen on {address}: {error}") from None
+        self._httpd.app = self
+        prefix = f"/{args.url_prefix}" if args.url_prefix else ""
+        self.log.write("INFO", "RestServer", f"Listening on {address}, API at {prefix}{API_ROOT}")
+        self.fake = FakeManager(trial, seed=self.args.seed, clock=self.clock, manifest=self.manifest,
+                                storage=self.storage)
+        try:
+            run_mode = RunMode.Foreground if args.foreground else RunMode.Background
+            process = self.fake.spawn_manager(args, run_mode)
+        except Exception as error:  # noqa: BLE001 - e.g. an unreadable database
+            self._close_http()
+            raise StartupError(f"Datastore initialize failed: {type(error).__name__}: {error}") from None
+        if process.manager is None:
+            self._close_http()
+            raise StartupError(process.log_tail())
+        self.process = process
+        if args.action == "create":
+            self.storage.attach(process.manager.store, args.experiments_directory)
+        if args.tuner_command_channel:
+            self.log.write("WARNING", "main", f"--tuner-command-channel {args.tuner_command_channel} is "
+                                              "ignored: the fake manager runs its built-in tuner")
+        self.log.write("INFO", "NNIDataStore", f"Database ready: {args.experiments_directory}/"
+                                               f"{args.experiment_id}/db/nni.sqlite")
+
+    def _close_http(self) -> None:
+        if self._httpd is not None:
+            self._httpd.server_close()
+
+    # ------------------------------------------------------------------ serving
+
+    def answer(self, method: str, target: str, body: Optional[bytes]) -> tuple[int, str, str]:
+        """Answer one HTTP request: (status, body, content type). Raises :class:`_Gone` once the
+        simulated manager has exited."""
+        assert self.fake is not None
+        try:
+            response = self.fake.handle(self.port, method, target, body)
+        except ManagerUnreachableError:
+            raise _Gone() from None
+        except Exception as error:  # noqa: BLE001 - a bug in the fake: answer 500, keep serving
+            self.log.write("ERROR", "RestServer", f"{method} {target} failed:\n{traceback.format_exc()}")
+            text = json.dumps({"error": f"{type(error).__name__}: {error}"})
+            return 500, text, "application/json; charset=utf-8"
+        return response.status, response.body, response.content_type
+
+    def after_request(self) -> None:
+        """After each answer: once the simulated manager has stopped (``DELETE /experiment``),
+        end the process."""
+        manager = self.manager
+        if manager is not None and not manager.alive:
+            self.request_stop("REST request")
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the serve loop to shut down (from any thread; not from a signal handler, see
+        :meth:`signal_stop`)."""
+        if not self._stop.is_set():
+            self._stop_reason = reason
+            self.stopping = True
+            self._stop.set()
+
+    def signal_stop(self, name: str) -> None:
+        """Ask the serve loop to shut down, from a signal handler (seen within ``SYNC_INTERVAL``)."""
+        self._signal_name = name
+
+    def serve(self) -> int:
+        """Serve until stopped; the process exit code."""
+        assert self._httpd is not None and self.fake is not None
+        httpd = self._httpd
+        thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                  name="fake-manager-http", daemon=True)
+        thread.start()
+        next_flush = 0.0
+        try:
+            while not self._stop.wait(SYNC_INTERVAL):
+                if self._signal_name is not None:
+                    self.request_stop(self._signal_name)
+                    break
+                self.fake.sync()
+                self.log.pump(self.manager)
+                manager = self.manager
+                if manager is None or not manager.alive:
+                    self.request_stop("manager exited")
+                    break
+                now = self.clock.monotonic() / self.clock.scale
+                if now >= next_flush:
+                    self._flush_storage()
+                    next_flush = now + FLUSH_INTERVAL
+        finally:
+            self.stopping = True
+            httpd.shutdown()
+            httpd.server_close()
+            thread.join(timeout=5)
+        return self._finish()
+
+    def _flush_storage(self) -> None:
+        try:
+            self.storage.flush()
+        except Exception:  # noqa: BLE001 - keep serving; the error is in the log
+            self.log.write("ERROR", "NNIDataStore", f"writing the database failed:\n{traceback.format_exc()}")
+
+    def _finish(self) -> int:
+        """Run the manager's shutdown if a signal stopped us, write what is left, close the log."""
+        manager = self.manager
+        self.log.write("INFO", "ShutdownManager", f"Shutting down: {self._stop_reason or 'stopped'}")
+        if manager is not None and manager.alive:
+            self._shutdown_manager()
+        self.log.pump(manager)
+        self._flush_storage()
+        code = 1 if manager is not None and manager.status == "STOPPING" else 0
+        self.log.write("INFO", "ShutdownManager", "Shutdown complete." if code == 0
+                       else "Shutdown did not complete (the manifest keeps STOPPING).")
+        self.log.close()
+        return code
+
+    def _shutdown_manager(self) -> None:
+        """``SimulatedManager.shutdown()``, through the router's ``DELETE /experiment`` (it holds
+        the fake's lock)."""
+        assert self.fake is not None
+        prefix = f"/{self.manager_args.url_prefix}" if self.manager_args.url_prefix else ""
+        try:
+            self.fake.handle(self.port, "DELETE", f"{prefix}{API_ROOT}/experiment")
+        except ManagerUnreachableError:
+            pass
+
+    def close(self) -> None:
+        """Release the port and the log without serving (after a failed start)."""
+        self._close_http()
+        self.log.close()
+
+
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _install_signal_handlers(server: FakeManagerServer) -> dict[int, Any]:
+    """SIGTERM/SIGINT → :meth:`FakeManagerServer.request_stop`; the previous handlers (none when
+    not on the main thread, where handlers cannot be installed)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, _frame: Optional[FrameType]) -> None:
+        server.signal_stop(signal.Signals(signum).name)
+
+    for signum in _SIGNALS:
+        previous[signum] = signal.signal(signum, handler)
+    return previous
+
+
+def main(argv: Optional[Sequence[str]] = None, *, stdout: Optional[TextIO] = None,
+         stderr: Optional[TextIO] = None) -> int:
+    """Run a fake manager with the NNI manager's command line ``argv`` (default ``sys.argv[1:]``).
+
+    Returns the exit code: 0 after a clean shutdown, 1 for a bad command line, a busy port, a
+    missing database on resume/view or an incomplete shutdown (messages on stderr).
+    """
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if any(a in ("-h", "--help") for a in arguments):
+        build_parser().print_help(out)
+        return 0
+    try:
+        args = parse_args(arguments)
+    except CommandLineError as error:
+        print(f"fakes.server: {error}", file=err)
+        return 1
+    try:
+        server = FakeManagerServer(args, stdout=out)
+    except OSError as error:
+        print(f"fakes.server: cannot create the log directory or file: {error}", file=err)
+        return 1
+    previous = _install_signal_handlers(server)
+    try:
+        try:
+            server.start()
+        except StartupError as error:
+            server.log.write("ERROR", "main", f"Failed to start: {error}")
+            server.close()
+            print(f"fakes.server: failed to start: {error}", file=err)
+            return 1
+        return server.serve()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
