@@ -143,8 +143,8 @@ class FakeManager:
     """
 
     name = "fake"
-    #: Virtual seconds between two status polls of ``Experiment.run()``.
-    poll_interval = 1.0
+    #: Virtual seconds between two status polls of ``Experiment.run()`` (NNI's client waits 10 s).
+    poll_interval = 5.0
     startup_timeout = 30.0
 
     def __init__(self, trial: Optional[TrialFunction] = None, *, seed: Optional[int] = None,

@@ -74,8 +74,8 @@ def _error(status: int, message: str) -> RouterResponse:
 
 def handle(manager: SimulatedManager, method: str, target: str,
            body: Union[bytes, str, None] = None) -> RouterResponse:
-    """Answer one request to ``manager`` the way NNI 3.0's manager would."""
-    manager.world.sync()
+    """Answer one request to ``manager`` the way NNI 3.0's manager would (the caller has brought the
+    simulation up to the current time)."""
     method = method.upper()
     split = urlsplit(target)
     path = unquote(split.path) or "/"

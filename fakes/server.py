@@ -401,6 +401,7 @@ class FakeManagerServer:
     def _finish(self) -> int:
         """Run the manager's shutdown if a signal stopped us, write what is left, close the log."""
         manager = self.manager
+        self.log.pump(manager)
         self.log.write("INFO", "ShutdownManager", f"Shutting down: {self._stop_reason or 'stopped'}")
         if manager is not None and manager.alive:
             self._shutdown_manager()

@@ -617,7 +617,7 @@ class SimulatedManager:
             if math.isnan(number):
                 raise RequestRejected(f"trialConcurrency must be a number, got {value!r}", 400)
             self._concurrency_change += number - self._concurrency()
-            self._params["trialConcurrency"] = value
+            self._set_param("trialConcurrency", value)
         elif update_type == "MAX_EXEC_DURATION":
             self._set_param("maxExperimentDuration", new_params.get("maxExperimentDuration"))
         elif update_type == "SEARCH_SPACE":
@@ -626,17 +626,21 @@ class SimulatedManager:
                                       "request)", 409)
             space = new_params.get("searchSpace")
             self._tuner_call("update_search_space", space)
-            self._params["searchSpace"] = space
+            self._set_param("searchSpace", space)
         else:
             self._set_param("maxTrialNumber", new_params.get("maxTrialNumber"))
         self._store_profile()
         self._wake()
 
     def _set_param(self, key: str, value: Any) -> None:
+        """Change one config value; params are replaced, never changed in place (stored revisions share them)."""
+        assert self.profile is not None
+        params = dict(self._params)
         if value is None:
-            self._params.pop(key, None)  # JSON.stringify drops undefined keys
+            params.pop(key, None)  # JSON.stringify drops undefined keys
         else:
-            self._params[key] = value
+            params[key] = value
+        self.profile["params"] = params
 
     def cancel_trial(self, trial_job_id: str) -> None:
         """``DELETE /trial-jobs/:id``."""

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from .store import TERMINAL_EVENTS, ExperimentStore
-from .wire import js_dumps
+from .wire import UNDEFINED, js_dumps
 
 __all__ = ["SqliteStorage", "database_path", "trials_directory", "SCHEMA", "TRIAL_FILE_NAMES"]
 
@@ -261,22 +261,21 @@ class SqliteStorage:
 
 
 def _sql_row(kind: str, row: dict[str, Any]) -> Optional[_Row]:
+    """The table and column values of one change (JavaScript ``undefined`` is stored as NULL)."""
     if kind == "profile":
-        return "ExperimentProfile", (
-            js_dumps(row.get("params")), row.get("id"), row.get("execDuration"), row.get("startTime"),
-            row.get("endTime"), row.get("logDir"), row.get("nextSequenceId"), row.get("revision"),
-        )
+        values: tuple[Any, ...] = (js_dumps(row.get("params")),) + _columns(
+            row, "id", "execDuration", "startTime", "endTime", "logDir", "nextSequenceId", "revision")
+        return "ExperimentProfile", values
     if kind == "event":
-        return "TrialJobEvent", (
-            row.get("timestamp"), row.get("trialJobId"), row.get("event"), row.get("data"),
-            row.get("logPath"), row.get("sequenceId"), row.get("message"), row.get("environmentId"),
-        )
+        return "TrialJobEvent", _columns(row, "timestamp", "trialJobId", "event", "data", "logPath", "sequenceId",
+                                         "message", "environmentId")
     if kind == "metric":
-        return "MetricData", (
-            row.get("timestamp"), row.get("trialJobId"), row.get("parameterId"), row.get("type"),
-            row.get("sequence"), row.get("data"),
-        )
+        return "MetricData", _columns(row, "timestamp", "trialJobId", "parameterId", "type", "sequence", "data")
     return None
+
+
+def _columns(row: dict[str, Any], *names: str) -> tuple[Any, ...]:
+    return tuple(None if row.get(name) is UNDEFINED else row.get(name) for name in names)
 
 
 def _profile_from_row(row: sqlite3.Row) -> dict[str, Any]:

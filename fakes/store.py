@@ -9,7 +9,6 @@ process that wrote it, which is what resume and view read.
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
@@ -52,8 +51,12 @@ class ExperimentStore:
 
     # -- profile
     def store_profile(self, profile: Dict[str, Any]) -> None:
-        """Keep a copy of ``profile`` as the latest stored revision."""
-        self.stored_profile = copy.deepcopy(profile)
+        """Keep a copy of ``profile`` as the latest stored revision.
+
+        The copy shares ``params``: the simulated manager never changes a params dict in place
+        (an update installs a new one), so a stored revision stays as it was.
+        """
+        self.stored_profile = dict(profile)
         if self._listeners:
             self._notify("profile", self.stored_profile)
 

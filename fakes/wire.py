@@ -76,7 +76,39 @@ def js_number(value: float) -> str:
 
 def js_dumps(value: Any) -> str:
     """``JSON.stringify(value)``; NaN and infinities become ``null`` as in JavaScript."""
-    return "".join(_encode(value))
+    try:
+        # Fast path: the C encoder, once floats that JavaScript writes as integers became ints.
+        return json.dumps(_plain(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except _NeedsSlowPath:
+        return "".join(_encode(value))
+
+
+class _NeedsSlowPath(Exception):
+    """A value the C encoder would write differently from JavaScript."""
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with integral floats as ints; raises _NeedsSlowPath for anything else that Python's
+    encoder would write differently from ``JSON.stringify``."""
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool:
+        return value
+    if kind is float:
+        if value.is_integer() and abs(value) < 1e16:
+            return int(value)
+        if 1e-4 <= abs(value) < 1e16:
+            return value  # Python's repr and JavaScript agree: shortest digits, no exponent
+        raise _NeedsSlowPath
+    if kind is dict:
+        result = {}
+        for key, item in value.items():
+            if item is UNDEFINED or type(key) is not str:
+                raise _NeedsSlowPath
+            result[key] = _plain(item)
+        return result
+    if kind is list or kind is tuple:
+        return [_plain(item) for item in value]
+    raise _NeedsSlowPath
 
 
 def _encode(value: Any) -> Any:

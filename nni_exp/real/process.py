@@ -35,7 +35,7 @@ from typing import IO, Optional
 
 import psutil
 
-__all__ = ["ManagerHandle", "spawn", "pid_alive", "KILL_GRACE", "LOG_TAIL_LINES"]
+__all__ = ["ManagerHandle", "spawn", "pid_alive", "KILL_GRACE", "LOG_TAIL_LINES", "LOG_LINE_MAX"]
 
 _logger = logging.getLogger("nni_exp.real")
 
@@ -43,6 +43,8 @@ _logger = logging.getLogger("nni_exp.real")
 KILL_GRACE = 3.0
 #: How many lines :meth:`ManagerHandle.log_tail` returns.
 LOG_TAIL_LINES = 40
+#: Longest line :meth:`ManagerHandle.log_tail` shows in full.
+LOG_LINE_MAX = 300
 #: How long ``kill`` waits for SIGKILLed processes to disappear.
 _KILL_WAIT = 5.0
 #: How long ``log_tail`` waits for the stderr copier to drain the pipe of an exited manager.
@@ -102,6 +104,13 @@ class _StderrCopier(threading.Thread):
                     stream.close()
                 except OSError:
                     pass
+
+
+def _shorten(line: str) -> str:
+    line = line.rstrip()
+    if len(line) <= LOG_LINE_MAX:
+        return line
+    return f"{line[:LOG_LINE_MAX]}... [{len(line) - LOG_LINE_MAX} more characters]"
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -202,7 +211,11 @@ class ManagerHandle:
         return self._exit_code
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        """The last ``lines`` lines its stderr wrote since it was spawned ('' without a log)."""
+        """The last ``lines`` lines its stderr wrote since it was spawned ('' without a log).
+
+        Lines longer than :data:`LOG_LINE_MAX` characters are cut (Node's ``--trace-uncaught``
+        quotes whole minified source lines).
+        """
         if self._stderr_log is None:
             return ""
         if self._copier is not None and not self.is_alive():
@@ -213,7 +226,7 @@ class ManagerHandle:
                 text = log.read().decode("utf-8", errors="replace")
         except OSError:
             return ""
-        return "\n".join(text.rstrip().splitlines()[-lines:])
+        return "\n".join(_shorten(line) for line in text.rstrip().splitlines()[-lines:])
 
     # ------------------------------------------------------------------ killing
 
@@ -374,9 +387,9 @@ def spawn(argv: Sequence[str], *, cwd: Optional[str], env: Optional[Mapping[str,
             stdout.flush()
         log = open(stderr_log, "ab")
         files.append(log)
-        log_offset = log.tell()
         log.write(header.encode())
         log.flush()
+        log_offset = log.tell()  # the tail shows what the process wrote, not the header
         popen = subprocess.Popen(
             list(argv), cwd=cwd, env=None if env is None else dict(env), stdin=subprocess.DEVNULL,
             stdout=stdout, stderr=subprocess.PIPE if copy_stderr else log, start_new_session=True,

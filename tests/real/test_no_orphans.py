@@ -1,0 +1,116 @@
+"""No process outlives an experiment: the manager, its tuner (``/bin/sh -c ...``) and its trials
+(``/bin/bash`` + ``python trial.py``) are all gone after every way an experiment can end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import psutil
+import pytest
+
+from nni_exp import Experiment
+from nni_exp.real import RealBackend
+
+from .conftest import alive, describe, free_port, make_config, running_trial_tree
+
+pytestmark = pytest.mark.real_nni
+pytest.importorskip("nni_node")
+
+
+def long_trials_experiment(tmp_path: Path, backend: RealBackend) -> Experiment:
+    """Two trials of 60 s running in parallel: they are still running when the experiment ends."""
+    return Experiment(make_config(tmp_path, trials=2, concurrency=2, sleep=60), backend=backend)
+
+
+def assert_all_gone(tree: list[psutil.Process]) -> None:
+    assert not alive(tree), f"left running: {describe(alive(tree))}"
+
+
+def test_stop(tmp_path: Path, backend: RealBackend) -> None:
+    exp = long_trials_experiment(tmp_path, backend)
+    exp.start(free_port())
+    try:
+        tree = running_trial_tree(exp, count=2)
+    finally:
+        exp.stop()
+    assert_all_gone(tree)
+    assert backend.manifest_file.read()[exp.id]["status"] == "STOPPED"
+
+
+def test_context_manager(tmp_path: Path, backend: RealBackend) -> None:
+    with long_trials_experiment(tmp_path, backend) as exp:
+        exp.start(free_port())
+        tree = running_trial_tree(exp, count=2)
+    assert_all_gone(tree)
+
+
+def test_exception_inside_context_manager(tmp_path: Path, backend: RealBackend) -> None:
+    trees: list[list[psutil.Process]] = []
+    with pytest.raises(RuntimeError, match="user code failed"):
+        with long_trials_experiment(tmp_path, backend) as exp:
+            exp.start(free_port())
+            trees.append(running_trial_tree(exp, count=2))
+            raise RuntimeError("user code failed")
+    assert_all_gone(trees[0])
+
+
+def test_keyboard_interrupt_during_run(tmp_path: Path, backend: RealBackend,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    exp = long_trials_experiment(tmp_path, backend)
+    trees: list[list[psutil.Process]] = []
+    real_sleep = backend.clock.sleep
+
+    def sleep(seconds: float) -> None:
+        """Ctrl-C arrives while run() waits, once both trials run."""
+        if exp.port is not None and len([j for j in exp.list_trial_jobs() if j.status == "RUNNING"]) == 2:
+            trees.append(running_trial_tree(exp, count=2))
+            raise KeyboardInterrupt
+        real_sleep(seconds)
+
+    monkeypatch.setattr(backend.clock, "sleep", sleep)
+    assert exp.run(free_port()) is None
+    assert trees, "the interrupt was never raised"
+    assert exp.port is None
+    assert_all_gone(trees[0])
+    assert backend.manifest_file.read()[exp.id]["status"] == "STOPPED"
+
+
+_ATEXIT_SCRIPT = """\
+import json, sys
+sys.path.insert(0, {tests_dir!r})
+from pathlib import Path
+from nni_exp import Experiment
+from nni_exp.real import RealBackend
+from real.conftest import make_config, running_trial_tree
+
+tmp = Path({tmp!r})
+exp = Experiment(make_config(tmp, trials=2, concurrency=2, sleep=60), backend=RealBackend(home=tmp / "home"))
+exp.start({port})
+tree = running_trial_tree(exp, count=2)
+(tmp / "tree.json").write_text(json.dumps([[p.pid, p.create_time()] for p in tree]))
+print(exp.id)
+# no stop(): the interpreter exits and Experiment's atexit hook must stop everything
+"""
+
+
+def test_interpreter_exit(tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(_ATEXIT_SCRIPT.format(
+        tests_dir=str(Path(__file__).parent.parent), tmp=str(tmp_path), port=free_port())))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stderr
+    tree = []
+    for pid, created in json.loads((tmp_path / "tree.json").read_text()):
+        try:
+            process = psutil.Process(pid)
+        except psutil.NoSuchProcess:
+            continue
+        if process.create_time() == created:
+            tree.append(process)
+    assert not alive(tree), f"left running: {describe(alive(tree))}"
+    backend = RealBackend(home=tmp_path / "home")
+    assert backend.manifest_file.read()[done.stdout.strip()]["status"] == "STOPPED"
