@@ -1,0 +1,29 @@
+"""Suite-wide pytest settings.
+
+Tests marked ``real_nni`` need the real NNI 3.0 manager and skip where ``nni`` is not installed. With
+``NNI_EXP_REQUIRE_REAL=1`` (set by ``.ci/run``) such a skip is a failure instead, so CI cannot pass
+without really running them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Generator
+
+import pytest
+
+REQUIRE_REAL_ENV = "NNI_EXP_REQUIRE_REAL"
+
+
+def _real_required() -> bool:
+    return os.environ.get(REQUIRE_REAL_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Generator[None, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and _real_required() and item.get_closest_marker("real_nni") is not None:
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.longrepr = f"real-manager test skipped while {REQUIRE_REAL_ENV}=1: {reason}"
