@@ -58,6 +58,14 @@ class ManagerTiming:
     #: Seconds the tuner takes to answer a command.
     tuner_latency: float = 0.01
 
+    def __post_init__(self) -> None:
+        for name, minimum in (("tick", None), ("tuner_startup", 0.0), ("tuner_latency", 0.0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or (value <= 0 if minimum is None else value < minimum):
+                rule = "> 0" if minimum is None else ">= 0"
+                raise ValueError(f"ManagerTiming.{name} must be a finite number {rule}, got {value!r}")
+
 
 class RequestRejected(Exception):
     """A manager operation failed; the router turns it into an HTTP error answer."""

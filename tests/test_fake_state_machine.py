@@ -425,6 +425,23 @@ def test_fake_manager_constructor_bad_inputs():
         FakeManager(timing={"tick": 1})  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="advance"):
         FakeManager().advance(-1)
+    with pytest.raises(ValueError, match="ManagerTiming.tick must be a finite number > 0"):
+        ManagerTiming(tick=0)
+    with pytest.raises(ValueError, match="ManagerTiming.tuner_startup must be a finite number >= 0"):
+        ManagerTiming(tuner_startup=-1)
+    with pytest.raises(ValueError, match="ManagerTiming.tuner_latency"):
+        ManagerTiming(tuner_latency=float("nan"))
+
+
+def test_trial_context_rejects_bad_metrics():
+    from fakes.trials import TrialContext
+
+    context = TrialContext({"x": 1}, "abcde", 0, "exp", 0)
+    for bad, error in ((True, TypeError), ("0.5", TypeError), ({"loss": 1}, ValueError), (None, TypeError)):
+        with pytest.raises(error, match="metric"):
+            context.report_intermediate_result(bad)
+    context.report_intermediate_result({"default": 0.5, "loss": 1})
+    context.report_intermediate_result(3)
 
 
 def test_bad_trial_results_fail_the_trial():

@@ -112,8 +112,8 @@ def describe(processes: list[psutil.Process]) -> str:
 def running_trial_tree(exp: Experiment, count: int = 1, timeout: float = 40.0) -> list[psutil.Process]:
     """Wait until ``count`` trials of ``exp`` run *and* their processes exist; the manager's whole tree.
 
-    The tree then holds the manager (``node``), the tuner (``sh -c python -m nni ...``) and, per
-    trial, ``bash`` and ``python trial.py``.
+    The tree then holds the manager (``node``), the tuner (``sh -c python -m nni ...`` and its
+    ``python``) and the trials (``python trial.py``: bash execs a simple command in place).
     """
     assert exp._proc is not None  # noqa: SLF001 - the test needs the manager pid
     pid = exp._proc.pid
@@ -125,7 +125,7 @@ def running_trial_tree(exp: Experiment, count: int = 1, timeout: float = 40.0) -
         tree = alive(process_tree(pid))
         trials = [p for p in tree if any("trial.py" in part for part in _cmdline(p))]
         names = {_name(p) for p in tree}
-        return tree if len(trials) >= count and {"node", "sh", "bash"} <= names else None
+        return tree if len(trials) >= count and {"node", "sh"} <= names else None
 
     return list(wait_for(ready, timeout, 0.2, f"{count} running trial(s)"))
 

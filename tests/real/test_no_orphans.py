@@ -1,5 +1,5 @@
 """No process outlives an experiment: the manager, its tuner (``/bin/sh -c ...``) and its trials
-(``/bin/bash`` + ``python trial.py``) are all gone after every way an experiment can end."""
+(``python trial.py``, started through ``/bin/bash``) are all gone after every way an experiment can end."""
 
 from __future__ import annotations
 
@@ -114,3 +114,18 @@ def test_interpreter_exit(tmp_path: Path) -> None:
     assert not alive(tree), f"left running: {describe(alive(tree))}"
     backend = RealBackend(home=tmp_path / "home")
     assert backend.manifest_file.read()[done.stdout.strip()]["status"] == "STOPPED"
+
+
+def test_kill_without_graceful_stop(tmp_path: Path, backend: RealBackend) -> None:
+    """What the launcher does when a start fails: kill() alone, no DELETE, takes the whole tree."""
+    exp = long_trials_experiment(tmp_path, backend)
+    exp.start(free_port())
+    try:
+        tree = running_trial_tree(exp, count=2)
+        assert exp._proc is not None
+        exp._proc.kill()
+        assert_all_gone(tree)
+        exp._proc.kill()  # idempotent
+        assert not exp._proc.is_alive()
+    finally:
+        exp.stop()
