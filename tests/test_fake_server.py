@@ -199,6 +199,16 @@ def test_create_run_until_done_then_delete(servers: Callable[..., ServerProcess]
     jobs = server.get("/trial-jobs")
     assert [job["status"] for job in jobs] == ["SUCCEEDED"] * 4
     assert server.get("/job-statistics") == [{"trialJobStatus": "SUCCEEDED", "trialJobNumber": 4}]
+    assert server.get("/experiment-metadata")["pid"] == server.proc.pid
+
+    # Crash detection in /experiments-info: a record whose manager process is gone becomes STOPPED.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    crashed = dict(server.record(), id="crashedx", pid=dead.pid, status="RUNNING")
+    server.manifest.add(crashed)
+    infos = {info["id"]: info for info in server.get("/experiments-info")}
+    assert infos["crashedx"]["status"] == "STOPPED" and "port" not in infos["crashedx"]
+    assert infos["fakesrv1"]["status"] == "DONE" and infos["fakesrv1"]["port"] == server.port
     version = requests.get(server.url("/version"), timeout=5)
     assert version.text == "3.0.0"  # raw text, as the real manager
     assert server.record()["status"] == "DONE"
@@ -240,6 +250,47 @@ def test_url_prefix_and_foreground_log_on_stdout(servers: Callable[..., ServerPr
     out = server.stdout()
     assert "(main) Fake NNI manager starting" in out
     assert "Change NNIManager status from: INITIALIZED to: RUNNING" in out
+
+
+def test_connections_kept_alive_or_closed_as_asked(servers: Callable[..., ServerProcess]) -> None:
+    server = servers()
+    server.wait_ready()
+    with requests.Session() as session:
+        for _ in range(20):  # kept alive: one connection serves them all
+            response = session.get(server.url("/check-status"), timeout=5)
+            assert response.status_code == 200 and "close" not in response.headers.get("Connection", "")
+        for _ in range(50):  # "Connection: close" is answered with it, so no pooled connection goes stale
+            response = session.get(server.url("/check-status"), headers={"Connection": "close"}, timeout=5)
+            assert response.status_code == 200 and response.headers["Connection"] == "close"
+
+
+def test_launched_by_nni_exp_real_backend(tmp_path: Path) -> None:
+    """``RealBackend(manager_command=[python, -m, fakes.server, ...])`` runs an experiment on it."""
+    from nni_exp import Experiment, ExperimentConfig
+    from nni_exp.real import RealBackend
+
+    config = ExperimentConfig("local")
+    config.trial_command = "python3 trial.py"
+    config.search_space = {"x": {"_type": "uniform", "_value": [0, 1]}}
+    assert config.tuner is not None
+    config.tuner.name = "Random"
+    config.trial_concurrency = 2
+    config.max_trial_number = 4
+    config.experiment_working_directory = str(tmp_path / "experiments")
+    backend = RealBackend(
+        home=tmp_path / "home",
+        manager_command=[sys.executable, "-m", "fakes.server", "--time-scale", "100",
+                         "--trial", "test_fake_server_helpers:quick_trial"],
+        env={"PYTHONPATH": os.pathsep.join([str(TESTS_DIR), str(REPO_DIR)])},
+    )
+    experiment = Experiment(config, backend=backend)
+    experiment.start(free_port())
+    try:
+        wait_for(lambda: experiment.get_status() == "DONE", what="DONE")
+        assert len(experiment.list_trial_jobs()) == 4
+    finally:
+        experiment.stop()
+    assert backend.manifest_file.read()[experiment.id]["status"] == "STOPPED"
 
 
 # ---------------------------------------------------------------------------- storage in NNI's schema

@@ -196,7 +196,10 @@ class RealBackend:
         argv = command + args.to_argv()
         experiments_directory = Path(args.experiments_directory)
         log_dir = experiments_directory / args.experiment_id / "log"
-        log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            log_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ManagerStartError(f"Cannot create the experiment's log directory {log_dir}: {error}") from error
         _link_latest(experiments_directory, args.experiment_id)
         detach = run_mode is RunMode.Detach
         line = "-" * 80

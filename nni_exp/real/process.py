@@ -28,7 +28,6 @@ import signal
 import subprocess
 import threading
 import time
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Optional
@@ -139,6 +138,7 @@ class ManagerHandle:
         self._copier = copier
         self.grace = grace
         self._known: set[psutil.Process] = set()
+        self._known_lock = threading.Lock()
         self._kill_lock = threading.Lock()
         self._pgid = self._own_group(process)
         self._exit_code: Optional[int] = None
@@ -237,33 +237,40 @@ class ManagerHandle:
         seconds, which only happens to processes stuck in the kernel).
         """
         with self._kill_lock:
-            targets = self._collect()
-            if not targets:
+            try:
+                self._terminate_then_kill()
                 self._reap()
-                return
-            self._signal(targets, signal.SIGTERM)
-            survivors = self._wait_gone(targets, self.grace)
-            survivors |= self._collect()  # anything started since, or missed
-            if survivors:
-                self._signal(survivors, signal.SIGKILL)
-                if self._group_is_ours():
-                    try:
-                        os.killpg(self._pgid, signal.SIGKILL)  # type: ignore[arg-type]
-                    except OSError:
-                        pass
-                left = self._wait_gone(survivors | self._collect(), _KILL_WAIT)
-                if left:
-                    _logger.warning("Processes of NNI manager %d survived SIGKILL: %s", self.pid,
-                                    sorted(p.pid for p in left))
-            self._reap()
-            self._known.clear()
-            _spawned.discard(self)
+            finally:
+                with self._known_lock:
+                    self._known.clear()
+                _spawned.discard(self)
+
+    def _terminate_then_kill(self) -> None:
+        targets = self._collect()
+        if not targets:
+            return
+        self._signal(targets, signal.SIGTERM)
+        survivors = self._wait_gone(targets, self.grace)
+        survivors |= self._collect()  # anything started since, or missed
+        if not survivors:
+            return
+        self._signal(survivors, signal.SIGKILL)
+        if self._pgid is not None and self._group_is_ours():
+            try:
+                os.killpg(self._pgid, signal.SIGKILL)
+            except OSError:
+                pass
+        left = self._wait_gone(survivors | self._collect(), _KILL_WAIT)
+        if left:
+            _logger.warning("Processes of NNI manager %d survived SIGKILL: %s", self.pid, sorted(p.pid for p in left))
 
     def _remember_descendants(self) -> None:
         try:
-            self._known.update(self._process.children(recursive=True))
+            descendants = self._process.children(recursive=True)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
+            return
+        with self._known_lock:
+            self._known.update(descendants)
 
     def _collect(self) -> set[psutil.Process]:
         """Every running process to kill: manager, remembered and current descendants, group members."""
@@ -271,7 +278,8 @@ class ManagerHandle:
         if not self._root_gone():
             found.add(self._process)
             self._remember_descendants()
-        found |= self._known
+        with self._known_lock:
+            found |= self._known
         for process in list(found):
             try:
                 found.update(process.children(recursive=True))
@@ -345,7 +353,9 @@ class ManagerHandle:
 
 # ---------------------------------------------------------------------- spawning
 
-_spawned: weakref.WeakSet[ManagerHandle] = weakref.WeakSet()
+#: Handles of spawned managers to kill at interpreter exit (strong references: a manager whose
+#: handle was dropped without being killed must not escape).
+_spawned: set[ManagerHandle] = set()
 
 
 def _kill_leftovers() -> None:
@@ -354,7 +364,7 @@ def _kill_leftovers() -> None:
     Registered when this module is imported, so it runs *after* the ``atexit`` hooks that
     ``Experiment.start`` registers later (``atexit`` is LIFO) and only mops up what they left.
     """
-    for handle in list(_spawned):
+    for handle in list(_spawned):  # kill() removes the handle from the set
         try:
             handle.kill()
         except Exception:  # noqa: BLE001 - best effort at exit
