@@ -223,6 +223,20 @@ class RealBackend:
         """A handle on the running process ``pid`` (started by anyone), or None when there is none."""
         return ManagerHandle.attach(pid, grace=self.kill_grace)
 
+    def kill_running_managers(self) -> list[int]:
+        """Kill every manager that this backend's manifest shows alive, with all it started.
+
+        A clean-up for throw-away homes (tests): on the user's own home it would end every NNI
+        experiment running on the machine. Returns the pids of the managers it killed.
+        """
+        killed = []
+        for record in self.manifest_file.read().values():
+            handle = self.attach(int(record.get("pid") or 0))
+            if handle is not None:
+                handle.kill()
+                killed.append(handle.pid)
+        return killed
+
     def is_port_idle(self, port: int) -> bool:
         """False when something accepts TCP connections on ``port`` of localhost."""
         return is_port_idle(port)

@@ -17,6 +17,8 @@ SIGTERM first; whatever remains after a grace period gets SIGKILL (the group as 
 
 Output of a spawned manager: stdout is inherited or goes to a file; stderr always ends up in a log
 file (see :func:`spawn`), so that :meth:`ManagerHandle.log_tail` can explain a failed start-up.
+
+POSIX only (sessions and process groups), as is the rest of the real backend.
 """
 
 from __future__ import annotations
@@ -148,7 +150,13 @@ class ManagerHandle:
 
     @classmethod
     def attach(cls, pid: int, grace: float = KILL_GRACE) -> Optional[ManagerHandle]:
-        """A handle on the running process ``pid`` (not necessarily a child of this one), or None."""
+        """A handle on the running process ``pid`` (not necessarily a child of this one), or None.
+
+        None too for pids that cannot be a manager: 0 and below (``kill(0)`` would signal our own
+        process group) and this very process.
+        """
+        if pid <= 0 or pid == os.getpid():
+            return None
         try:
             process = psutil.Process(pid)
         except (psutil.NoSuchProcess, ValueError):
@@ -237,13 +245,11 @@ class ManagerHandle:
         seconds, which only happens to processes stuck in the kernel).
         """
         with self._kill_lock:
-            try:
-                self._terminate_then_kill()
-                self._reap()
-            finally:
-                with self._known_lock:
-                    self._known.clear()
-                _spawned.discard(self)
+            self._terminate_then_kill()
+            self._reap()
+            with self._known_lock:
+                self._known.clear()
+            _spawned.discard(self)  # only once done: an interrupted kill is retried at exit
 
     def _terminate_then_kill(self) -> None:
         targets = self._collect()
@@ -382,7 +388,9 @@ def spawn(argv: Sequence[str], *, cwd: Optional[str], env: Optional[Mapping[str,
     * stdout: appended to ``stdout_log`` when given, else inherited from this process;
     * stderr: appended to ``stderr_log``; with ``copy_stderr`` it goes through a pipe that a
       daemon thread copies both to this process's stderr (fd 2) and to the log;
-    * ``header`` is written to each log file first.
+    * ``header`` is written to each log file first;
+    * stdin: ``/dev/null`` (NNI leaves it inherited; a manager never reads it, and without a
+      controlling terminal a read could only fail).
 
     With ``kill_at_exit`` the process (and everything it started) is killed when the interpreter
     exits, if nothing stopped it before. Raises :class:`OSError` when ``argv[0]`` cannot be run.

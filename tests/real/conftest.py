@@ -20,8 +20,8 @@ from typing import Any, Callable, Optional
 import psutil
 import pytest
 
-from nni_exp import Experiment, ExperimentConfig
-from nni_exp.real import ManagerHandle, RealBackend, pid_alive
+from nni_exp import Experiment, ExperimentConfig, TrialJob, TrialMetricData, TrialResult
+from nni_exp.real import RealBackend
 
 SEARCH_SPACE = {"x": {"_type": "uniform", "_value": [0, 1]}}
 
@@ -146,24 +146,30 @@ def _cmdline(process: psutil.Process) -> list[str]:
 
 @dataclass
 class StoppedExperiment:
-    """A finished and stopped experiment, shared read-only by several tests."""
+    """The basic run: a real experiment run to DONE with 2 trials, observed, then stopped.
+
+    What was seen while it ran is kept for ``test_basic_run...``; the stopped experiment itself is
+    shared read-only by the checkpoint, view and load_checkpoint tests.
+    """
 
     home: Path
     workdir: Path
     id: str
     config: ExperimentConfig
     config_json: dict[str, Any]
-    trial_ids: list[str]
+    run_result: Optional[bool]
+    run_seconds: float
+    status: str
+    jobs: list[TrialJob]
+    exported: list[TrialResult]
+    metrics: dict[str, list[TrialMetricData]]
+    manager_pid: int
+    record_while_done: dict[str, Any]
+    record_after_stop: dict[str, Any]
 
-
-def kill_leftover_managers(backend: RealBackend) -> None:
-    """Kill every manager the backend's manifest still shows alive (a safety net for failing tests)."""
-    for record in backend.manifest_file.read().values():
-        pid = int(record.get("pid") or 0)
-        if pid_alive(pid):
-            handle = ManagerHandle.attach(pid)
-            if handle is not None:
-                handle.kill()
+    @property
+    def trial_ids(self) -> list[str]:
+        return [job.trialJobId for job in self.jobs]
 
 
 @pytest.fixture
@@ -179,13 +185,13 @@ def backend(home: Path) -> Iterator[RealBackend]:
     """A RealBackend on the test's own home; leftover managers are killed at teardown."""
     real = RealBackend(home=home)
     yield real
-    kill_leftover_managers(real)
+    real.kill_running_managers()
     real.close()
 
 
 @pytest.fixture(scope="session")
 def stopped_experiment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoppedExperiment]:
-    """One real experiment run to DONE with 2 trials, then stopped (for read-only tests)."""
+    """The basic run (see :class:`StoppedExperiment`), once per session."""
     pytest.importorskip("nni_node")
     root = tmp_path_factory.mktemp("stopped")
     home = root / "home"
@@ -193,12 +199,22 @@ def stopped_experiment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sto
     config = make_config(root, trials=2, concurrency=2)
     exp = Experiment(config, backend=backend)
     try:
-        assert exp.run(free_port()) is True
-        trial_ids = [job.trialJobId for job in exp.list_trial_jobs()]
+        started = time.monotonic()
+        run_result = exp.run(free_port())
+        run_seconds = time.monotonic() - started
+        assert exp._proc is not None
+        manager_pid, status = exp._proc.pid, exp.get_status()
+        jobs, exported, metrics = exp.list_trial_jobs(), exp.export_data(), exp.get_job_metrics()
+        record_while_done = backend.manifest.records()[exp.id]
         exp.stop()
-        yield StoppedExperiment(home, root / "experiments", exp.id, config,
-                                json.loads(json.dumps(config.canonical_copy().json())), trial_ids)
+        yield StoppedExperiment(
+            home=home, workdir=root / "experiments", id=exp.id, config=config,
+            config_json=json.loads(json.dumps(config.canonical_copy().json())), run_result=run_result,
+            run_seconds=run_seconds, status=status, jobs=jobs, exported=exported, metrics=metrics,
+            manager_pid=manager_pid, record_while_done=record_while_done,
+            record_after_stop=backend.manifest_file.read()[exp.id],
+        )
     finally:
         exp.stop()
-        kill_leftover_managers(backend)
+        backend.kill_running_managers()
         backend.close()

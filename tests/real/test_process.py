@@ -95,6 +95,8 @@ def test_group_members_found_without_remembering(tmp_path: Path, handles: list[M
 
 def test_attach_zombie_and_wait(tmp_path: Path) -> None:
     assert RealBackend().attach(dead_pid()) is None
+    for impossible in (0, -1, os.getpid()):  # kill() must never signal our own group, or us
+        assert RealBackend().attach(impossible) is None
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
     try:
         handle = RealBackend().attach(process.pid)
@@ -196,3 +198,19 @@ def test_silent_server_times_out() -> None:
         thread.join(5)
         for connection in accepted:
             connection.close()
+
+
+def test_kill_running_managers(tmp_path: Path) -> None:
+    backend = RealBackend(home=tmp_path)
+    process = subprocess.Popen([sys.executable, "-c", FAMILY, str(tmp_path / "pids")], start_new_session=True)
+    try:
+        family = [psutil.Process(process.pid), *pids_in(tmp_path / "pids")]
+        backend.manifest.add({"id": "running1", "status": "RUNNING", "pid": process.pid})
+        backend.manifest.add({"id": "gone0001", "status": "RUNNING", "pid": dead_pid()})
+        backend.kill_grace = 0.2
+        assert backend.kill_running_managers() == [process.pid]
+        assert not alive(family)
+        assert backend.kill_running_managers() == []
+    finally:
+        process.kill()
+        process.wait()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -11,51 +10,55 @@ import requests
 from nni_exp import Experiment
 from nni_exp.backend import Backend
 from nni_exp.errors import ManagerError
-from nni_exp.real import RealBackend
+from nni_exp.real import RealBackend, pid_alive
 
-from .conftest import alive, describe, free_port, make_config, running_trial_tree, wait_for
+from .conftest import (
+    StoppedExperiment,
+    alive,
+    describe,
+    free_port,
+    make_config,
+    running_trial_tree,
+    wait_for,
+)
 
 pytestmark = pytest.mark.real_nni
 pytest.importorskip("nni_node")
 
 
-def test_basic_run_to_done_decodes_results_and_stops(tmp_path: Path, backend: RealBackend) -> None:
-    assert isinstance(backend, Backend)
-    exp = Experiment(make_config(tmp_path, trials=2, concurrency=2), backend=backend)
-    started = time.monotonic()
-    assert exp.run(free_port()) is True
+def test_basic_run_to_done_decodes_results_and_stops(stopped_experiment: StoppedExperiment) -> None:
+    """The session's basic run (see conftest): run() returned True promptly, data decoded, STOPPED."""
+    run = stopped_experiment
+    assert run.run_result is True
     # 2 parallel trials of 1 s: the manager needs ~4 s before the first trial starts.
-    assert time.monotonic() - started < 25
-    try:
-        assert exp.get_status() == "DONE"
-        jobs = exp.list_trial_jobs()
-        assert [job.status for job in jobs] == ["SUCCEEDED", "SUCCEEDED"]
-        for job in jobs:
-            assert job.hyperParameters[0].parameter_source == "algorithm"
-            assert 0 <= job.hyperParameters[0].parameters["x"] <= 1
-            assert job.finalMetricData[0].type == "FINAL"
-        exported = exp.export_data()
-        assert sorted(result.trialJobId for result in exported) == sorted(job.trialJobId for job in jobs)
-        assert all(isinstance(result.value, float) for result in exported)
-        metrics = exp.get_job_metrics()
-        assert set(metrics) == {job.trialJobId for job in jobs}
-        for trial_metrics in metrics.values():
-            # arrival order: the intermediate result is reported first, but does not always arrive first
-            by_type = {m.type: m for m in trial_metrics}
-            assert len(trial_metrics) == 2 and set(by_type) == {"PERIODICAL", "FINAL"}, trial_metrics
-            periodical, final = by_type["PERIODICAL"], by_type["FINAL"]
-            assert periodical.data == pytest.approx(final.data / 2)  # data is decoded twice
-            assert isinstance(final.parameterId, str)
-        record = backend.manifest.records()[exp.id]
-        assert record["status"] == "DONE" and record["pid"] == exp._proc.pid  # type: ignore[union-attr]
-        assert (tmp_path / "experiments" / "_latest").resolve() == tmp_path / "experiments" / exp.id
-        assert (tmp_path / "experiments" / exp.id / "log" / "nnimanager.log").is_file()
-    finally:
-        exp.stop()
-    raw = backend.manifest_file.read()[exp.id]  # as written by the manager itself: no crash detection
-    assert raw["status"] == "STOPPED"
-    assert isinstance(raw["endTime"], int)
-    assert exp.port is None
+    assert run.run_seconds < 25
+    assert run.status == "DONE"
+    assert [job.status for job in run.jobs] == ["SUCCEEDED", "SUCCEEDED"]
+    for job in run.jobs:
+        assert job.hyperParameters[0].parameter_source == "algorithm"
+        assert 0 <= job.hyperParameters[0].parameters["x"] <= 1
+        assert job.finalMetricData[0].type == "FINAL"
+    assert sorted(result.trialJobId for result in run.exported) == sorted(run.trial_ids)
+    assert all(isinstance(result.value, float) for result in run.exported)
+    assert set(run.metrics) == set(run.trial_ids)
+    for trial_metrics in run.metrics.values():
+        # arrival order: the intermediate result is reported first, but does not always arrive first
+        by_type = {m.type: m for m in trial_metrics}
+        assert len(trial_metrics) == 2 and set(by_type) == {"PERIODICAL", "FINAL"}, trial_metrics
+        periodical, final = by_type["PERIODICAL"], by_type["FINAL"]
+        assert periodical.data == pytest.approx(final.data / 2)  # data is decoded twice
+        assert isinstance(final.parameterId, str)
+    assert run.record_while_done["status"] == "DONE" and run.record_while_done["pid"] == run.manager_pid
+    assert (run.workdir / "_latest").resolve() == run.workdir / run.id
+    assert (run.workdir / run.id / "log" / "nnimanager.log").is_file()
+    # as written by the manager itself (read raw: no crash detection involved)
+    assert run.record_after_stop["status"] == "STOPPED"
+    assert isinstance(run.record_after_stop["endTime"], int)
+    assert not pid_alive(run.manager_pid)
+
+
+def test_backend_is_a_backend() -> None:
+    assert isinstance(RealBackend(), Backend)
 
 
 def test_url_prefix(tmp_path: Path, backend: RealBackend) -> None:

@@ -104,3 +104,25 @@ def test_real_manager_rejecting_log_level_fatal(tmp_path: Path, home: Path) -> N
     assert 'Argument: logLevel, Given: "fatal"' in message
     assert len(message) < 20_000  # Node quotes a 60 kB minified line: it is cut
     assert children() <= before
+
+
+def spawn_args(tmp_path: Path, experiment_id: str) -> ManagerArgs:
+    return ManagerArgs(port=free_port(), experiment_id=experiment_id, action="create", mode="local",
+                       experiments_directory=str(tmp_path / "experiments"), log_level="info")
+
+
+def test_latest_link_replaces_a_dangling_one(tmp_path: Path, home: Path) -> None:
+    backend = RealBackend(home=home, manager_command=[sys.executable, "-c", "pass"])
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "_latest").symlink_to("gone0001")
+    backend.spawn_manager(spawn_args(tmp_path, "new00001"), RunMode.Background).wait(10)
+    assert (tmp_path / "experiments" / "_latest").readlink() == Path("new00001")
+    assert (tmp_path / "experiments" / "new00001" / "log").is_dir()
+
+
+def test_latest_link_failure_only_warns(tmp_path: Path, home: Path, caplog: pytest.LogCaptureFixture) -> None:
+    backend = RealBackend(home=home, manager_command=[sys.executable, "-c", "pass"])
+    (tmp_path / "experiments" / "_latest" / "busy").mkdir(parents=True)  # a directory: cannot be replaced
+    process = backend.spawn_manager(spawn_args(tmp_path, "new00001"), RunMode.Background)
+    assert process.wait(10) == 0
+    assert "Failed to create link" in caplog.text
