@@ -287,7 +287,7 @@ class FlatSpace:
                 chosen[index] = rng.normalvariate(dim.mu, dim.sigma)
             else:
                 chosen[index] = rng.uniform(dim.low, dim.high)
-        return self.deformat(chosen, clamp=False) if False else {k: v for k, v in self.deformat(chosen, clamp=True).items() if k != "n"} | ({"n": 0} if "n" in self.deformat(chosen) else {})
+        return self.deformat(chosen, clamp=True)
 
     def deformat(self, chosen: dict[int, Any], clamp: bool = False) -> Parameters:
         """Turn internal values (indices, log-space numbers) into the user's parameter dict.
@@ -466,7 +466,7 @@ class GridWalker:
             self._vector = [0] * len(self.flat)
             return
         active = list(self._chosen(self._vector))
-        for index in reversed(active):
+        for index in active:
             if self._vector[index] + 1 < len(self._grid[index]):
                 self._vector[index] += 1
                 return

@@ -30,7 +30,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional, Union, cast
+from typing import Any, Optional, Union
 
 import requests
 
@@ -177,8 +177,7 @@ class RealBackend:
     @property
     def manifest(self) -> Manifest:
         """:attr:`manifest_file`, with crash detection by pid (a dead manager's record reads STOPPED)."""
-        # ManifestFile.update returns a bool where the protocol says None: harmless, hence the cast.
-        return cast(Manifest, self.manifest_file)
+        return self.manifest_file
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -3,30 +3,22 @@
 Importing this module is cheap (pytest and the standard library): the fake, ``requests`` and
 ``nni`` are imported inside the fixtures, when a test uses them.
 
-=====================  ========  ===========================================================
-fixture                scope     gives
-=====================  ========  ===========================================================
-``nni_fake_manager``   function  a fresh :class:`~nni_exp.testing.faults.InstrumentedFakeManager`
-                                 (a ``fakes.FakeManager``) configured by ``@pytest.mark.nni_fake``
-``nni_config``         function  ``nni_config(**overrides) -> ExperimentConfig``: a valid local
-                                 config (Random tuner, ``x`` uniform in [0, 1], 2 at a time, 4
-                                 trials) whose directories are the test's own
-``nni_backend``        function  the backend chosen for the run by ``--nni-backend``: the fake
-                                 (``nni_fake_manager``), the fake manager server process, or
-                                 the real manager, in a throw-away home
-``nni_backend_kind``   function  ``"fake"``, ``"server"`` or ``"nni"``
-``nni_port``           function  a port for the test's manager (free for real processes)
-``nni_experiment``     function  a :class:`~nni_exp.testing.backends.BoundExperiment` of
-                                 ``nni_config()`` on ``nni_backend`` and ``nni_port``, stopped
-                                 at teardown
-``nni_fake_server``    function  a :class:`~nni_exp.testing.server.FakeServer` (``.port``,
-                                 ``.url``, ``.manager``, ``.experiment``) with an experiment of
-                                 ``nni_config()`` running on it, cleared at teardown
-``nni_fake_server_listener``  session  the listener behind ``nni_fake_server`` (one per worker)
-``nni_real_manager``   function  a :class:`~nni_exp.testing.backends.RealManager` for NNI 3.0's
-                                 manager; skips where ``nni`` is missing, fails instead under
-                                 ``--nni-require-real`` / ``NNI_EXP_REQUIRE_REAL=1``
-=====================  ========  ===========================================================
+* ``nni_fake_manager``: a fresh :class:`~nni_exp.testing.faults.InstrumentedFakeManager` (a
+  ``fakes.FakeManager``), configured by ``@pytest.mark.nni_fake``;
+* ``nni_config``: ``nni_config(**overrides) -> ExperimentConfig``, a valid local config (Random
+  tuner, ``x`` uniform in [0, 1], 2 trials at a time, 4 trials) whose directories are the test's own;
+* ``nni_backend_kind``: ``"fake"``, ``"server"`` or ``"nni"`` (``--nni-backend``);
+* ``nni_backend``: the backend of that kind, for this test: the fake (``nni_fake_manager``), the
+  fake manager server process, or NNI's real manager, in a throw-away home;
+* ``nni_port``: the port for the test's manager (a free one for real processes);
+* ``nni_experiment``: a :class:`~nni_exp.testing.backends.BoundExperiment` of ``nni_config()`` on
+  ``nni_backend`` and ``nni_port``, stopped at teardown;
+* ``nni_fake_server``: a :class:`~nni_exp.testing.server.FakeServer` (``.port``, ``.url``,
+  ``.manager``, ``.experiment``) with an experiment of ``nni_config()`` running, cleared at
+  teardown; ``nni_fake_server_listener`` (session scope) is the listener behind it, one per worker;
+* ``nni_real_manager``: a :class:`~nni_exp.testing.backends.RealManager` for NNI 3.0's manager;
+  skips where ``nni`` is missing, fails instead under ``--nni-require-real`` /
+  ``NNI_EXP_REQUIRE_REAL=1``.
 
 Nothing outlives a test: fake managers are closed, experiments stopped, manager processes still
 alive in a test's manifest are killed (with their tuners and trials), and all files go under

@@ -13,10 +13,12 @@ over REST (2 s timeout) and the log is read from ``<dir>/<id>/log/nnimanager.log
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-__all__ = ["describe", "describe_fake", "describe_experiment", "trial_table", "LOG_LINES", "MAX_TRIALS"]
+__all__ = ["describe", "describe_fake", "describe_experiment", "describe_manifest", "trial_table", "LOG_LINES",
+           "MAX_TRIALS"]
 
 #: Manager log lines shown per experiment.
 LOG_LINES = 15
@@ -24,6 +26,7 @@ LOG_LINES = 15
 MAX_TRIALS = 40
 _CELL = 60
 _TIMEOUT = 2.0
+_STAMP = re.compile(r"^\[(\d+)\]")
 
 
 def describe(objects: Iterable[Any]) -> str:
@@ -35,6 +38,7 @@ def describe(objects: Iterable[Any]) -> str:
 
     fakes: List[Any] = []
     experiments: List[Any] = []
+    manifests: List[Any] = []
     seen: set[int] = set()
     for obj in objects:
         if isinstance(obj, FakeServer):
@@ -51,8 +55,12 @@ def describe(objects: Iterable[Any]) -> str:
             fakes.append(obj)
         elif isinstance(obj, Experiment):
             experiments.append(obj)
+        elif hasattr(obj, "manifest_file"):  # a RealBackend
+            manifests.append(obj)
     blocks = [_safely(describe_fake, fake) for fake in fakes]
     blocks += [_safely(describe_experiment, experiment) for experiment in experiments]
+    described = {experiment.id for experiment in experiments}
+    blocks += [_safely(lambda backend: describe_manifest(backend, described), backend) for backend in manifests]
     return "\n\n".join(block for block in blocks if block)
 
 
@@ -89,9 +97,20 @@ def describe_fake(fake: Any) -> str:
         lines = [f"experiment {manager.args.experiment_id} on port {manager.args.port} "
                  f"[{manager.args.action}, process {state}]: status {manager.status}{errors}"]
         lines.append(_indent(trial_table(jobs)))
-        lines.append(_indent(_log_tail(manager.log_lines)))
+        origin_ms = (fake.clock.time() - fake.clock.monotonic()) * 1000
+        lines.append(_indent(_log_tail([_virtual_time(line, origin_ms) for line in manager.log_lines])))
         blocks.append("\n".join(lines))
     return "\n".join(blocks)
+
+
+def _virtual_time(line: str, origin_ms: float) -> str:
+    """``[1795817422379] INFO ...`` (epoch milliseconds) → ``[t=6.5s] INFO ...`` (virtual seconds
+    since the fake manager was created)."""
+    match = _STAMP.match(line)
+    if match is None:
+        return line
+    seconds = max(0.0, round((int(match.group(1)) - origin_ms) / 1000, 2)) + 0.0
+    return f"[t={seconds:g}s]{line[match.end():]}"
 
 
 def _faults_text(faults: Any) -> str:
@@ -125,6 +144,34 @@ def describe_experiment(experiment: Any) -> str:
         text = log_file.read_text(encoding="utf-8", errors="replace")
         lines.append(_indent(_log_tail(text.splitlines(), str(log_file))))
     return "\n".join(lines)
+
+
+def describe_manifest(backend: Any, skip: Iterable[str] = ()) -> str:
+    """The experiments of a ``RealBackend``'s manifest (except the ids in ``skip``): manifest status,
+    and for a manager still running its REST status and trials; each with its log tail."""
+    skipped = set(skip)
+    blocks = []
+    for experiment_id, record in backend.manifest_file.read().items():
+        if experiment_id in skipped:
+            continue
+        port = record.get("port")
+        lines = [f"experiment {experiment_id} in the manifest of {backend.manifest_file.path}: "
+                 f"status {record.get('status')}, port {port}"]
+        if isinstance(port, int) and record.get("status") not in ("STOPPED", "STOPPING"):
+            try:
+                jobs = backend.request("GET", port, "/trial-jobs", url_prefix=record.get("prefixUrl"),
+                                       timeout=_TIMEOUT)
+                lines.append(_indent(trial_table(jobs or [])))
+            except Exception as error:  # noqa: BLE001
+                lines.append(f"  trials: cannot be read ({type(error).__name__}: {error})")
+        log_dir = record.get("logDir")
+        if isinstance(log_dir, str):
+            log_file = Path(log_dir) / experiment_id / "log" / "nnimanager.log"
+            if log_file.exists():
+                text = log_file.read_text(encoding="utf-8", errors="replace")
+                lines.append(_indent(_log_tail(text.splitlines(), str(log_file))))
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks)
 
 
 def _query_status(experiment: Any) -> str:

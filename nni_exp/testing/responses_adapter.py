@@ -43,7 +43,6 @@ handle for the fake's pids, so that ``connect()`` and ``stop()`` work; real pids
 
 from __future__ import annotations
 
-import re
 import sys
 import threading
 from dataclasses import dataclass
@@ -142,7 +141,8 @@ class NniResponses:
             raise TypeError(f"passthrough must be True or False, not {passthrough!r}")
         if isinstance(advance_per_request, bool) or not isinstance(advance_per_request, (int, float)) \
                 or not advance_per_request >= 0 or advance_per_request == float("inf"):
-            raise ValueError(f"advance_per_request must be a finite number of seconds >= 0, got {advance_per_request!r}")
+            raise ValueError(
+                f"advance_per_request must be a finite number of seconds >= 0, got {advance_per_request!r}")
         if isinstance(hosts, str) or not hosts or not all(isinstance(h, str) and h for h in hosts):
             raise ValueError(f"hosts must be a non-empty sequence of host names, got {hosts!r}")
         self.fake = fake
@@ -266,14 +266,14 @@ class NniResponses:
         module = sys.modules.get("nni.experiment.experiment")
         if module is None or not hasattr(module, "psutil"):
             return
-        self._original_psutil = module.psutil
-        module.psutil = _PsutilWithFakePids(self._original_psutil, self.fake)
+        self._original_psutil = getattr(module, "psutil")  # noqa: B009 - a module attribute mypy cannot see
+        setattr(module, "psutil", _PsutilWithFakePids(self._original_psutil, self.fake))  # noqa: B010
         self._patched_module = module
 
     def _unpatch_nni_psutil(self) -> None:
         module, self._patched_module = self._patched_module, None
-        if module is not None and isinstance(module.psutil, _PsutilWithFakePids):
-            module.psutil = self._original_psutil
+        if module is not None and isinstance(getattr(module, "psutil", None), _PsutilWithFakePids):
+            setattr(module, "psutil", self._original_psutil)  # noqa: B010
         self._original_psutil = None
 
 

@@ -11,17 +11,19 @@ Configure it per test with the ``nni_responses`` marker, whose keyword arguments
 The fake manager is the ``nni_fake_manager`` fixture when one is defined (the nni-exp pytest
 plugin's, configured by its ``nni_fake`` marker), else a fresh :class:`fakes.FakeManager`; a
 ``fake=`` argument of the marker overrides both.
+
+This module only imports pytest: ``responses`` and the fake are imported when a test uses the
+fixture, so the pytest plugin can re-export it without needing the ``test`` extra.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator
+from typing import TYPE_CHECKING, Any, Dict, Iterator
 
 import pytest
 
-from fakes import FakeManager
-
-from .responses_adapter import NniResponses
+if TYPE_CHECKING:
+    from .responses_adapter import NniResponses
 
 __all__ = ["nni_responses", "MARKER_NAME", "MARKER_HELP"]
 
@@ -49,6 +51,13 @@ def nni_responses(request: pytest.FixtureRequest) -> Iterator[NniResponses]:
     Every ``requests`` call to ``localhost``/``127.0.0.1`` is answered by the fake manager
     (``nni_responses.fake``) without a socket; other URLs fail unless ``passthrough=True``.
     """
+    try:
+        from .responses_adapter import NniResponses
+    except ModuleNotFoundError as error:
+        pytest.fail(f"the nni_responses fixture needs the {error.name!r} package (pip install 'nni-exp[test]')",
+                    pytrace=False)
+    from fakes import FakeManager
+
     options = _marker_options(request)
     fake = options.pop("fake", None)
     if fake is None:
@@ -64,4 +73,3 @@ def nni_responses(request: pytest.FixtureRequest) -> Iterator[NniResponses]:
         raise pytest.UsageError(f"@pytest.mark.{MARKER_NAME}: {error}") from None
     with adapter:
         yield adapter
-

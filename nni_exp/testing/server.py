@@ -105,6 +105,7 @@ class FakeServer:
         self.log: List[LoggedRequest] = []
         self._release = threading.Event()
         self._lock = threading.Lock()
+        self._held = 0
         self._thread = threading.Thread(target=self._listener.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"nni-fake-server-{self.port}", daemon=True)
         self._thread.start()
@@ -122,6 +123,11 @@ class FakeServer:
     def url(self) -> str:
         """The manager's REST API root: ``http://127.0.0.1:<port>/api/v1/nni``."""
         return f"http://{self.host}:{self.port}{API_ROOT}"
+
+    @property
+    def held_requests(self) -> int:
+        """How many requests a ``timeout`` fault holds unanswered right now."""
+        return self._held
 
     @property
     def is_running(self) -> bool:
@@ -161,14 +167,16 @@ class FakeServer:
 
     def clear(self) -> None:
         """Stop the experiment, drop the fake manager, release held requests, empty the log."""
-        self._stop_experiment()
-        manager, self.manager = self.manager, None
-        if manager is not None:
-            manager.close()
-        with self._lock:
-            self._release.set()
-            self._release = threading.Event()
-        self.log.clear()
+        try:
+            self._stop_experiment()
+        finally:
+            manager, self.manager = self.manager, None
+            if manager is not None:
+                manager.close()
+            with self._lock:
+                self._release.set()
+                self._release = threading.Event()
+            self.log.clear()
 
     def close(self) -> None:
         """:meth:`clear`, then stop listening (idempotent)."""
@@ -204,7 +212,12 @@ class FakeServer:
             except FaultTimeout:
                 with self._lock:
                     release = self._release
-                release.wait(HOLD_TIMEOUT)
+                    self._held += 1
+                try:
+                    release.wait(HOLD_TIMEOUT)
+                finally:
+                    with self._lock:
+                        self._held -= 1
                 return None
             status = response.status
             return response.status, response.body, response.content_type

@@ -509,8 +509,8 @@ def run_trial(target: TrialTarget, parameters: Optional[Mapping[str, Any]] = Non
               args: Sequence[Any] = (), experiment_id: str = DEFAULT_EXPERIMENT_ID,
               trial_id: str = DEFAULT_TRIAL_ID, sequence_id: int = 0, parameter_id: Optional[int] = 0,
               parameter_source: str = "algorithm", in_subprocess: Optional[bool] = None,
-              use_nni: Optional[bool] = None, cwd: Union[str, "os.PathLike[str]", None] = None,
-              env: Optional[Mapping[str, str]] = None, output_dir: Union[str, "os.PathLike[str]", None] = None,
+              use_nni: Optional[bool] = None, cwd: Union[str, os.PathLike[str], None] = None,
+              env: Optional[Mapping[str, str]] = None, output_dir: Union[str, os.PathLike[str], None] = None,
               timeout: float = 60.0) -> TrialRun:
     """Run one trial with ``parameters`` and return what it reported.
 
@@ -573,7 +573,7 @@ def run_trial(target: TrialTarget, parameters: Optional[Mapping[str, Any]] = Non
 
 
 def _run_in_process(target: Union[Callable[..., Any], Path], session: _Session, args: Sequence[Any], real: bool,
-                    cwd: Union[str, "os.PathLike[str]", None]) -> TrialRun:
+                    cwd: Union[str, os.PathLike[str], None]) -> TrialRun:
     global _current_session
     stdout, stderr = io.StringIO(), io.StringIO()
     exception: Optional[BaseException] = None
@@ -647,7 +647,7 @@ def _working_directory(path: Path) -> Iterator[None]:
 
 def _run_subprocess(script: Path, params: Dict[str, Any], args: Sequence[Any], experiment_id: str, trial_id: str,
                     sequence_id: int, parameter_id: Optional[int], parameter_source: str, real: bool,
-                    cwd: Union[str, "os.PathLike[str]", None], extra_env: Optional[Mapping[str, str]],
+                    cwd: Union[str, os.PathLike[str], None], extra_env: Optional[Mapping[str, str]],
                     output_dir: Path, timeout: float) -> TrialRun:
     if cwd is not None and not Path(cwd).is_dir():
         raise NotADirectoryError(f"cwd is not a directory: {str(cwd)!r}")
@@ -721,7 +721,7 @@ class TrialRunner:
     not installed, so that trial modules doing ``import nni`` at top level can be imported.
     """
 
-    def __init__(self, base_dir: Union[str, "os.PathLike[str]", None] = None, **defaults: Any) -> None:
+    def __init__(self, base_dir: Union[str, os.PathLike[str], None] = None, **defaults: Any) -> None:
         unknown = set(defaults) - _RUN_OPTIONS
         if unknown:
             raise TypeError(f"unknown run_trial option(s): {', '.join(sorted(unknown))}")
@@ -766,7 +766,8 @@ _RUN_OPTIONS = frozenset({"args", "experiment_id", "trial_id", "sequence_id", "p
 # ---------------------------------------------------------------------------------------------- fake manager
 
 
-def nni_trial_as_fake_trial(target: TrialTarget, *, seconds_per_report: Union[float, Callable[[ReportedMetric], float]] = 1.0,
+def nni_trial_as_fake_trial(target: TrialTarget, *,
+                            seconds_per_report: Union[float, Callable[[ReportedMetric], float]] = 1.0,
                             tail_seconds: float = 0.0, args: Sequence[Any] = (),
                             use_nni: Optional[bool] = None) -> Callable[[Dict[str, Any], Any], Any]:
     """Turn trial code written against ``nni`` into a scripted trial for :class:`fakes.FakeManager`.

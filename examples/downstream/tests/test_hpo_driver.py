@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 import requests
-
 from hpo_driver import Progress, TuningFailed, summarize, tune
+
 from nni_exp.errors import ManagerError
 
 
