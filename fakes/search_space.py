@@ -466,7 +466,7 @@ class GridWalker:
             self._vector = [0] * len(self.flat)
             return
         active = list(self._chosen(self._vector))
-        for index in active:
+        for index in reversed(active):
             if self._vector[index] + 1 < len(self._grid[index]):
                 self._vector[index] += 1
                 return
