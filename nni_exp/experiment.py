@@ -31,6 +31,8 @@ _logger = logging.getLogger("nni_exp.experiment")
 
 #: Statuses of a trial that has not finished yet (ADD_RESUMED: re-queued by a resume).
 _UNFINISHED_TRIAL_STATUSES = {"WAITING", "RUNNING", "UNKNOWN", "ADD_RESUMED"}
+#: Seconds (on the backend's clock) an exhausted tuner with no trial left must stay so before run() ends.
+_EXHAUSTED_SETTLE_SECONDS = 3.0
 #: camelCase profile key -> the manager's update_type.
 _UPDATE_TYPES = {
     "trialConcurrency": "TRIAL_CONCURRENCY",
@@ -288,6 +290,7 @@ class Experiment:
         backend does not really wait) and calls ``on_poll(status)`` after each poll.
         """
         clock = self.backend.clock
+        idle_since: Optional[float] = None
         idle_polls = 0
         while True:
             status = self.get_status()
@@ -297,19 +300,29 @@ class Experiment:
                 return True
             if status == "ERROR":
                 return False
-            if status == "TUNER_NO_MORE_TRIAL" and not self._has_unfinished_trials():
-                # NNI 3.0 waits forever here. Two polls in a row make sure the manager has no trial
-                # queued between its ticks.
+            if status == "TUNER_NO_MORE_TRIAL" and self._tuner_exhausted_and_idle():
+                # NNI 3.0 waits forever here. The manager may still hold trials the tuner sent before
+                # it ran out, submitted at its next ticks: the idle state must last a while.
+                now = clock.monotonic()
+                idle_since = now if idle_since is None else idle_since
                 idle_polls += 1
-                if idle_polls >= 2:
+                if idle_polls >= 2 and now - idle_since >= _EXHAUSTED_SETTLE_SECONDS:
                     return True
             else:
-                idle_polls = 0
+                idle_since, idle_polls = None, 0
             clock.sleep(self.backend.poll_interval)
 
-    def _has_unfinished_trials(self) -> bool:
-        statistics = self.get_job_statistics()
-        return any(item["trialJobStatus"] in _UNFINISHED_TRIAL_STATUSES for item in statistics)
+    def _tuner_exhausted_and_idle(self) -> bool:
+        """No trial is unfinished and none is queued in the manager.
+
+        A queued trial already has a sequence id: ``nextSequenceId`` is then ahead of every trial's.
+        """
+        jobs = self._request("GET", "/trial-jobs")
+        if any(job.get("status") in _UNFINISHED_TRIAL_STATUSES for job in jobs):
+            return False
+        next_sequence_id = self.get_experiment_profile().get("nextSequenceId", 0)
+        highest = max((job.get("sequenceId", -1) for job in jobs), default=-1)
+        return bool(next_sequence_id <= highest + 1)
 
     # ------------------------------------------------------------------ REST queries
 

@@ -281,7 +281,13 @@ def _nested_option(option: Dict[str, Any]) -> st.SearchStrategy[Dict[str, Any]]:
     for key, spec in option.items():
         if key != "_name":
             fields[key] = _value_strategy(spec)
-    return st.fixed_dictionaries(fields)
+    return _ordered_dicts(fields)
+
+
+def _ordered_dicts(fields: Dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[Dict[str, Any]]:
+    """``st.fixed_dictionaries`` with the keys in the given order (NNI's tuners keep the space's order)."""
+    order = list(fields)
+    return st.fixed_dictionaries(fields).map(lambda values: {key: values[key] for key in order})
 
 
 def parameters(search_space: Mapping[str, Any]) -> st.SearchStrategy[Dict[str, Any]]:
@@ -294,7 +300,7 @@ def parameters(search_space: Mapping[str, Any]) -> st.SearchStrategy[Dict[str, A
     rounded to a multiple of ``q`` (not clipped). Raises ``SearchSpaceError`` for a malformed space.
     """
     space = _validated(search_space)
-    return st.fixed_dictionaries({name: _value_strategy(spec) for name, spec in space.items()})
+    return _ordered_dicts({name: _value_strategy(spec) for name, spec in space.items()})
 
 
 def _close_to_multiple(value: float, q: float) -> bool:

@@ -567,13 +567,13 @@ def run_trial(target: TrialTarget, parameters: Optional[Mapping[str, Any]] = Non
                                   parameter_source, real, cwd, env, out, timeout)
         else:
             session = _Session(params, parameter_id, parameter_source, experiment_id, trial_id, sequence_id)
-            run = _run_in_process(checked, session, args, real, cwd)
+            run = _run_in_process(checked, session, args, real, cwd, out)
         run.output_dir = kept
         return run
 
 
 def _run_in_process(target: Union[Callable[..., Any], Path], session: _Session, args: Sequence[Any], real: bool,
-                    cwd: Union[str, os.PathLike[str], None]) -> TrialRun:
+                    cwd: Union[str, os.PathLike[str], None], output_dir: Path) -> TrialRun:
     global _current_session
     stdout, stderr = io.StringIO(), io.StringIO()
     exception: Optional[BaseException] = None
@@ -583,6 +583,7 @@ def _run_in_process(target: Union[Callable[..., Any], Path], session: _Session, 
         _current_session = session
         stack.callback(_restore_session, previous_session)
         stack.enter_context(_real_nni_patched(session) if real else _standin_installed())
+        stack.enter_context(_trial_environment(session, output_dir))
         if cwd is not None:
             stack.enter_context(_working_directory(Path(cwd)))
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -604,6 +605,31 @@ def _run_in_process(target: Union[Callable[..., Any], Path], session: _Session, 
                     sequence_id=session.sequence_id, parameter_id=session.parameter_id, metrics=list(session.metrics),
                     exception=exception, exit_code=exit_code, stdout=stdout.getvalue(), stderr=stderr.getvalue(),
                     parameter_requests=session.requests)
+
+
+@contextlib.contextmanager
+def _trial_environment(session: _Session, output_dir: Path) -> Iterator[None]:
+    """The variables a trial reads itself (``NNI_OUTPUT_DIR`` ...) are set in ``os.environ`` inside the block.
+
+    (NNI's own variables that select its channel and logging are left alone: nni read them at import.)
+    """
+    values = {
+        "NNI_EXP_ID": session.experiment_id,
+        "NNI_TRIAL_JOB_ID": session.trial_id,
+        "NNI_TRIAL_SEQ_ID": str(session.sequence_id),
+        "NNI_SYS_DIR": str(output_dir),
+        "NNI_OUTPUT_DIR": str(output_dir),
+    }
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _restore_session(previous: Optional[_Session]) -> None:
@@ -768,8 +794,9 @@ _RUN_OPTIONS = frozenset({"args", "experiment_id", "trial_id", "sequence_id", "p
 
 def nni_trial_as_fake_trial(target: TrialTarget, *,
                             seconds_per_report: Union[float, Callable[[ReportedMetric], float]] = 1.0,
-                            tail_seconds: float = 0.0, args: Sequence[Any] = (),
-                            use_nni: Optional[bool] = None) -> Callable[[Dict[str, Any], Any], Any]:
+                            tail_seconds: float = 0.0, args: Sequence[Any] = (), use_nni: Optional[bool] = None,
+                            output_root: Union[str, os.PathLike[str], None] = None,
+                            ) -> Callable[[Dict[str, Any], Any], Any]:
     """Turn trial code written against ``nni`` into a scripted trial for :class:`fakes.FakeManager`.
 
     ``target`` is a function (``def main(): params = nni.get_next_parameter(); ...``, called as
@@ -778,7 +805,10 @@ def nni_trial_as_fake_trial(target: TrialTarget, *,
     identity; before each report ``seconds_per_report`` virtual seconds pass (a number, or a
     function of the :class:`ReportedMetric`), and ``tail_seconds`` after the code returns.
     Intermediate results become the trial's PERIODICAL metrics, the first final result its FINAL
-    metric, printed lines its ``trial.log``; an exception or a non-zero ``SystemExit`` fails it.
+    metric (recorded when the trial ends), printed lines its ``trial.log``; an exception or a non-zero
+    exit fails it.
+    ``NNI_OUTPUT_DIR`` is ``<output_root>/<trial id>`` (kept), or a temporary directory removed
+    when the trial function returns.
     """
     checked = _check_target(target)
     _resolve_use_nni(use_nni)
@@ -787,6 +817,7 @@ def nni_trial_as_fake_trial(target: TrialTarget, *,
     if not callable(seconds_per_report):
         _check_seconds("seconds_per_report", seconds_per_report)
     _check_seconds("tail_seconds", tail_seconds)
+    root = None if output_root is None else Path(output_root)
 
     def fake_trial(params: Dict[str, Any], trial: Any) -> Any:
         def on_metric(metric: ReportedMetric) -> None:
@@ -798,13 +829,19 @@ def nni_trial_as_fake_trial(target: TrialTarget, *,
         source = "algorithm" if trial.parameter_id is not None else "customized"
         session = _Session(dict(params), trial.parameter_id, source, trial.experiment_id, trial.trial_job_id,
                            int(trial.sequence_id), on_metric=on_metric)
-        run = _run_in_process(checked, session, args, _resolve_use_nni(use_nni), None)
+        with contextlib.ExitStack() as stack:
+            if root is None:
+                out = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nni_exp_trial_output_")))
+            else:
+                out = root / str(trial.trial_job_id)
+                out.mkdir(parents=True, exist_ok=True)
+            run = _run_in_process(checked, session, args, _resolve_use_nni(use_nni), None, out)
         for line in run.stdout.splitlines():
             trial.log(line)
-        if run.exception is not None:
-            raise run.exception
         if run.exit_code:
-            raise RuntimeError(f"trial exited with code {run.exit_code}")
+            if isinstance(run.exception, Exception):
+                raise run.exception
+            raise RuntimeError(f"trial exited with code {run.exit_code}\n{run.stderr}")
         trial.sleep(tail_seconds)
         return run.final
 

@@ -34,8 +34,10 @@ def fails_above_half(params, trial):
 
 @pytest.mark.nni_fake(trial=peak_at_0_3, seed=1)
 def test_tune_returns_the_best_trial(nni_config, nni_backend, nni_port):
-    grid = {"x": {"_type": "choice", "_value": [0.1, 0.3, 0.5, 0.9]}}
-    config = nni_config(search_space=grid, tuner={"name": "GridSearch"}, max_trial_number=4)
+    grid = {"x": {"_type": "choice", "_value": [0.1, 0.3, 0.5, 0.9, 1.0]}}
+    # max_trial_number below the grid size: the experiment ends DONE (see the README on grid exhaustion)
+    config = nni_config(search_space=grid, tuner={"name": "GridSearch"}, max_trial_number=4,
+                        trial_concurrency=1)
 
     best = tune(config, nni_backend, port=nni_port)
 
@@ -44,16 +46,18 @@ def test_tune_returns_the_best_trial(nni_config, nni_backend, nni_port):
 
 @pytest.mark.nni_fake(trial=peak_at_0_3, seed=1)
 def test_tune_minimizes(nni_config, nni_backend, nni_port):
-    grid = {"x": {"_type": "choice", "_value": [0.1, 0.3, 0.9]}}
-    config = nni_config(search_space=grid, tuner={"name": "GridSearch"}, max_trial_number=3)
+    grid = {"x": {"_type": "choice", "_value": [0.1, 0.3, 0.9, 1.0]}}
+    config = nni_config(search_space=grid, tuner={"name": "GridSearch"}, max_trial_number=3,
+                        trial_concurrency=1)
 
     assert tune(config, nni_backend, port=nni_port, minimize=True) == {"x": 0.9}
 
 
 @pytest.mark.nni_fake(trial=fails_above_half, seed=2)
 def test_failed_trials_are_ignored(nni_config, nni_backend, nni_port):
-    grid = {"x": {"_type": "choice", "_value": [0.2, 0.4, 0.8]}}
-    config = nni_config(search_space=grid, tuner={"name": "GridSearch"}, max_trial_number=3)
+    grid = {"x": {"_type": "choice", "_value": [0.2, 0.4, 0.8, 1.0]}}
+    config = nni_config(search_space=grid, tuner={"name": "GridSearch"}, max_trial_number=3,
+                        trial_concurrency=1)
 
     assert tune(config, nni_backend, port=nni_port) == {"x": 0.4}
 

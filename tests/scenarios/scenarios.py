@@ -1,0 +1,367 @@
+"""The scenarios, each written once: a driver that performs steps on a :class:`Session`.
+
+Drivers only *do* things and name the steps whose results matter; the assertions live in the test
+modules (``test_*.py`` of this package), and the transcripts of the real manager record every step.
+Timeouts are scenario seconds (virtual on the fakes); trial behaviours come from
+:mod:`tests.scenarios.behaviours`.
+
+Budget on the real manager (2 CPUs): trials of 3 s (the first ~2 s of which import ``nni``),
+2-4 trials, concurrency 1-2; each scenario is one or two experiments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional
+
+from . import conditions as c
+from .behaviours import FAIL_FIRST_DICT, LONG, SLOW, STEADY, TrialBehaviour
+from .session import Config, Profile, Session
+from .targets import SEARCH_SPACE, TargetKind
+
+__all__ = ["Scenario", "SCENARIOS", "run_scenario", "NEW_SPACE", "GRID_SPACE"]
+
+#: The search space set by the SEARCH_SPACE update: x in [10, 20].
+NEW_SPACE = {"x": {"_type": "uniform", "_value": [10, 20]}}
+#: Three grid points.
+GRID_SPACE = {"x": {"_type": "choice", "_value": [1, 2, 3]}}
+#: Real seconds to wait for an answer the real manager never sends.
+NO_ANSWER = 1.5
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named driver, the trial behaviour of its machine and the fake server's time scale."""
+
+    name: str
+    behaviour: TrialBehaviour
+    driver: Callable[[Session], None]
+    time_scale: float = 20.0
+
+    @property
+    def doc(self) -> str:
+        """The driver's docstring."""
+        return (self.driver.__doc__ or "").strip()
+
+
+SCENARIOS: Dict[str, Scenario] = {}
+
+
+def scenario(behaviour: TrialBehaviour, time_scale: float = 20.0) -> Callable[[Callable[[Session], None]],
+                                                                             Callable[[Session], None]]:
+    """Register a driver (named after its function) with its trial behaviour."""
+
+    def register(driver: Callable[[Session], None]) -> Callable[[Session], None]:
+        SCENARIOS[driver.__name__] = Scenario(driver.__name__, behaviour, driver, time_scale)
+        return driver
+
+    return register
+
+
+def run_scenario(kind: TargetKind, name: str, session: Optional[Session] = None) -> Session:
+    """Run scenario ``name`` on a fresh machine of ``kind``; the session holds every step.
+
+    Everything the run started is stopped (and killed if need be) before this returns, also when the
+    driver fails.
+    """
+    spec = SCENARIOS[name]
+    session = session or Session(kind, name, spec.behaviour, spec.time_scale)
+    try:
+        spec.driver(session)
+    finally:
+        session.close()
+    return session
+
+
+# ---------------------------------------------------------------------- scenarios
+
+
+@scenario(STEADY)
+def basic(s: Session) -> None:
+    """4 trials, concurrency 2, to DONE; every endpoint while running and at DONE; the client API and
+    its errors; killing a SUCCEEDED trial; MAX_TRIAL_NUM revival; stop; the deliberate fixes that
+    need a running manager."""
+    s.create("A", trial_concurrency=2, max_trial_number=4)
+    s.call("A", "get_status", name="not_running")
+    s.start("A", "P0", name="start")
+
+    s.wait("A", c.count("RUNNING", 2), 30, name="two_running")
+    s.request("A", "GET", "/check-status", name="running.check_status")
+    s.request("A", "GET", "/trial-jobs", name="running.trial_jobs")
+    s.request("A", "GET", "/job-statistics", name="running.statistics")
+    s.request("A", "GET", "/experiment", name="running.profile")
+
+    s.wait("A", c.status("DONE"), 60, name="to_done")
+    t0 = s.trial_id(0)
+    for path, compare in [
+        ("/check-status", "exact"),
+        ("/experiment", "exact"),
+        ("/trial-jobs", "exact"),
+        ("/trial-jobs?status=SUCCEEDED", "exact"),
+        ("/trial-jobs?status=NOPE", "exact"),
+        (f"/trial-jobs/{t0}", "exact"),
+        ("/job-statistics", "exact"),
+        ("/metric-data", "sorted"),
+        (f"/metric-data/{t0}", "sorted"),
+        ("/metric-data?type=FINAL", "sorted"),
+        ("/metric-data?type=PERIODICAL", "sorted"),
+        ("/metric-data/doesnotexist", "exact"),
+        ("/metric-data-latest", "sorted"),
+        ("/metric-data-range/0/1", "sorted"),
+        ("/metric-data-range/b/a", "exact"),
+        ("/export-data", "sorted"),
+        ("/experiment-metadata", "exact"),
+        ("/experiments-info", "exact"),
+        ("/experiment/imported-data", "exact"),
+        ("/version", "exact"),
+        ("/tensorboard-tasks", "exact"),
+        (f"/trial-file/{t0}/trial.log", "status"),
+        (f"/trial-file/{t0}/stdout", "exact"),
+        ("/trial-file/doesnotexist/trial.log", "exact"),
+        ("/tensorboard/doesnotexist", "exact"),
+        ("/CHECK-STATUS/", "exact"),
+    ]:
+        s.request("A", "GET", path, name="done." + path.lstrip("/").replace(t0, "T0"), compare=compare)
+
+    # the client API at DONE
+    s.call("A", "get_status", name="api.status")
+    s.call("A", "list_trial_jobs", name="api.trials")
+    s.call("A", "get_trial_job", t0, name="api.trial")
+    s.call("A", "get_job_statistics", name="api.statistics")
+    s.call("A", "get_job_metrics", name="api.metrics", compare="shape")
+    s.call("A", "get_job_metrics", t0, name="api.metrics_of_trial", compare="shape")
+    s.call("A", "export_data", name="api.export", compare="shape")
+    s.call("A", "get_experiment_profile", name="api.profile")
+    s.call("A", "get_experiment_metadata", s.exp("A").id, name="api.metadata")
+    s.call("A", "get_all_experiments_metadata", name="api.all_metadata")
+    s.connect("C", "P0", name="api.connect")
+
+    # errors of the client API
+    s.call("A", "get_trial_job", "doesnotexist", name="error.get_unknown_trial")
+    s.call("A", "kill_trial_job", "doesnotexist", name="error.kill_unknown_trial")
+    s.call("A", "update_trial_concurrency", -1, name="error.concurrency")
+    s.call("A", "update_max_trial_number", 0, name="error.max_trial_number")
+    s.call("A", "update_max_experiment_duration", "10", name="error.duration")
+    s.call("A", "update_search_space", "x", name="error.search_space")
+    s.create("B")
+    s.start("B", "P0", name="error.port_in_use")
+
+    # the deliberate fixes (the real manager's answer is recorded; the fakes answer with an error)
+    s.request("A", "GET", "/trial-jobs/doesnotexist", name="fix.get_unknown_trial", fix="unknown-trial-get")
+    s.request("A", "DELETE", "/trial-jobs/doesnotexist", name="fix.delete_unknown_trial",
+              fix="unknown-trial-delete")
+    s.request("A", "GET", "/doesnotexist", name="fix.unknown_route", fix="unknown-route")
+    s.request("A", "POST", "/trial-jobs", text="{not json", name="fix.malformed_json", fix="malformed-json")
+    s.request("A", "PUT", "/experiment?update_type=NOPE", Profile({}), name="fix.unknown_update_type",
+              fix="unknown-update-type", timeout=NO_ANSWER)
+
+    # killing a SUCCEEDED trial
+    s.call("A", "kill_trial_job", t0, name="kill_succeeded")
+    s.request("A", "GET", f"/trial-jobs/{t0}", name="killed.trial")
+    s.request("A", "GET", "/job-statistics", name="killed.statistics")
+    s.request("A", "GET", "/export-data", name="killed.export", compare="sorted")
+    s.request("A", "GET", f"/metric-data/{t0}", name="killed.metrics", compare="sorted")
+    s.call("A", "kill_trial_job", t0, name="kill_again")
+    s.request("A", "GET", f"/trial-jobs/{t0}", name="killed_again.trial")
+    s.request("A", "GET", "/check-status", name="killed.check_status")
+
+    # MAX_TRIAL_NUM: DONE -> RUNNING. The manager only asks the tuner for trials when some finish or
+    # the concurrency grows, and every generated trial was used: no trial starts until
+    # TRIAL_CONCURRENCY 2 -> 3 asks for one, which runs -> NO_MORE_TRIAL -> DONE.
+    s.call("A", "update_max_trial_number", 5, name="update_max_trial_number")
+    s.wait("A", c.status("RUNNING", "NO_MORE_TRIAL"), 10, name="revived")
+    s.request("A", "GET", "/experiment", name="revived.running_profile")
+    s.hold(3)
+    s.request("A", "GET", "/job-statistics", name="revived.statistics")
+    s.request("A", "GET", "/check-status", name="revived.check_status")
+    s.call("A", "update_trial_concurrency", 3, name="update_trial_concurrency")
+    s.wait("A", c.all_of(c.status("DONE"), c.total(5)), 30, name="revived_done")
+    s.request("A", "GET", "/trial-jobs", name="revived.trial_jobs")
+    s.request("A", "GET", "/experiment", name="revived.profile")
+
+    # what the real manager does with nonsense (undefined, corrupting or crashing) comes last
+    s.request("A", "PUT", "/experiment?update_type=TRIAL_CONCURRENCY", Profile({"trialConcurrency": "abc"}),
+              name="fix.concurrency_not_number", fix="concurrency-not-number")
+    s.request("A", "POST", "/experiment", Config(), name="post_again")
+    s.request("A", "GET", "/experiment", name="post_again.profile", compare="shape")
+    s.request("A", "POST", "/experiment/import-data", {"parameter": {"x": 0.5}, "value": 0.5},
+              name="fix.import_data_not_list", fix="import-data-not-list")
+
+    s.stop("A", name="stop")
+    s.manifest("A", name="stopped.manifest")
+    s.call("A", "get_status", name="stopped.status")
+    s.connect("D", "P0", name="stopped.connect")
+
+
+@scenario(FAIL_FIRST_DICT)
+def failing(s: Session) -> None:
+    """3 trials, concurrency 2: trial #0 fails, the others report a dict final metric."""
+    s.create("A", trial_concurrency=2, max_trial_number=3)
+    s.start("A", "P0")
+    s.wait("A", c.status("DONE"), 60, name="to_done")
+    t0, t1 = s.trial_id(0), s.trial_id(1)
+    s.request("A", "GET", "/trial-jobs", name="trial_jobs")
+    s.request("A", "GET", f"/trial-jobs/{t0}", name="failed_trial")
+    s.request("A", "GET", "/job-statistics", name="statistics")
+    s.request("A", "GET", f"/metric-data/{t0}", name="failed_metrics", compare="sorted")
+    s.request("A", "GET", f"/metric-data/{t1}", name="dict_metrics", compare="sorted")
+    s.request("A", "GET", "/metric-data?type=FINAL", name="finals", compare="sorted")
+    s.request("A", "GET", "/export-data", name="export", compare="sorted")
+    s.request("A", "GET", f"/trial-file/{t0}/trial.stderr", name="stderr", compare="status")
+    s.call("A", "list_trial_jobs", name="api.trials")
+    s.call("A", "get_trial_job", t0, name="api.failed_trial")
+    s.call("A", "export_data", name="api.export", compare="shape")
+    s.call("A", "get_job_metrics", t1, name="api.dict_metrics", compare="shape")
+    s.stop("A")
+
+
+@scenario(LONG, time_scale=2.0)
+def kill_running(s: Session) -> None:
+    """Concurrency 1, 30 s trials: kill the running trial #0 (USER_CANCELED at once, endTime a little
+    later), trial #1 starts. Also: SEARCH_SPACE before the tuner connected (real: no answer)."""
+    s.create("A", trial_concurrency=1, max_trial_number=2)
+    s.start("A", "P0")
+    s.request("A", "PUT", "/experiment?update_type=SEARCH_SPACE", Profile({"searchSpace": SEARCH_SPACE}),
+              name="fix.search_space_before_tuner", fix="search-space-before-tuner", timeout=NO_ANSWER)
+    s.wait("A", c.trial(0, "RUNNING"), 30, name="running")
+    t0 = s.trial_id(0)
+    s.call("A", "kill_trial_job", t0, name="kill")
+    s.request("A", "GET", f"/trial-jobs/{t0}", name="killed_at_once", racy=True)
+    s.wait("A", c.trial_has(0, "endTime"), 5, name="end_time")
+    s.request("A", "GET", f"/trial-jobs/{t0}", name="killed")
+    s.wait("A", c.trial(1, "RUNNING"), 30, name="next_running")
+    s.request("A", "GET", "/job-statistics", name="statistics")
+    s.call("A", "kill_trial_job", t0, name="kill_again")
+    s.request("A", "GET", f"/trial-jobs/{t0}", name="killed_again")
+    s.stop("A")
+    s.manifest("A", name="manifest")
+
+
+@scenario(STEADY)
+def concurrency(s: Session) -> None:
+    """TRIAL_CONCURRENCY: 1 -> 0 (the running trial finishes, none starts) -> 2 (two start)."""
+    s.create("A", trial_concurrency=1, max_trial_number=3)
+    s.start("A", "P0")
+    s.wait("A", c.trial(0, "RUNNING"), 30, name="running")
+    s.call("A", "update_trial_concurrency", 0, name="pause")
+    s.request("A", "GET", "/experiment", name="paused.profile")
+    s.wait("A", c.trial(0, "SUCCEEDED"), 30, name="first_done")
+    s.hold(3)
+    s.request("A", "GET", "/check-status", name="paused.check_status")
+    s.request("A", "GET", "/job-statistics", name="paused.statistics")
+    s.call("A", "update_trial_concurrency", 2, name="resume")
+    s.wait("A", c.all_of(c.count("RUNNING", 2), c.status("NO_MORE_TRIAL")), 15, name="two_running")
+    s.wait("A", c.status("DONE"), 30, name="to_done")
+    s.request("A", "GET", "/job-statistics", name="done.statistics")
+    s.stop("A")
+
+
+@scenario(STEADY)
+def search_space(s: Session) -> None:
+    """SEARCH_SPACE while trials #0 and #1 run: the later trials use the new space."""
+    s.create("A", trial_concurrency=2, max_trial_number=4)
+    s.start("A", "P0")
+    s.wait("A", c.trial(0, "RUNNING"), 30, name="running")
+    s.call("A", "update_search_space", NEW_SPACE, name="update")
+    s.request("A", "GET", "/experiment", name="updated.profile")
+    s.wait("A", c.status("DONE"), 60, name="to_done")
+    s.request("A", "GET", "/trial-jobs", name="trial_jobs")
+    s.stop("A")
+
+
+@scenario(SLOW)
+def duration_limit(s: Session) -> None:
+    """maxExperimentDuration '2s' with 5 s trials: NO_MORE_TRIAL while they run, DONE when they end
+    (not killed), execDuration frozen; MAX_EXEC_DURATION '1m' revives DONE -> RUNNING."""
+    s.create("A", trial_concurrency=2, max_trial_number=None, max_experiment_duration="2s")
+    s.start("A", "P0")
+    s.wait("A", c.status("DONE"), 40, name="to_done")
+    s.request("A", "GET", "/job-statistics", name="done.statistics")
+    s.request("A", "GET", "/experiment", name="done.profile")
+    s.hold(2)
+    s.request("A", "GET", "/experiment", name="later.profile")
+    s.call("A", "update_max_experiment_duration", "1m", name="update")
+    s.wait("A", c.status("RUNNING"), 10, name="revived")
+    s.request("A", "GET", "/experiment", name="revived.profile", compare="shape")
+    s.stop("A")
+
+
+@scenario(STEADY)
+def grid(s: Session) -> None:
+    """GridSearch over 3 points, maxTrialNumber 10: TUNER_NO_MORE_TRIAL stays; wait_completion (what
+    run() does after start) returns True."""
+    s.create("A", search_space=GRID_SPACE, tuner={"name": "GridSearch"}, max_trial_number=10)
+    s.start("A", "P0")
+    s.wait("A", c.all_of(c.status("TUNER_NO_MORE_TRIAL"), c.count("SUCCEEDED", 3)), 60, name="exhausted")
+    s.call("A", "wait_completion", name="wait_completion")
+    s.hold(3)
+    s.request("A", "GET", "/check-status", name="later.check_status")
+    s.request("A", "GET", "/trial-jobs", name="trial_jobs")
+    s.request("A", "GET", "/experiment", name="profile")
+    s.stop("A")
+    s.manifest("A", name="manifest")
+
+
+@scenario(SLOW)
+def stop_resume_view(s: Session) -> None:
+    """Stop with 2 trials running; resume (ADD_RESUMED, then the same trials run again) to DONE; stop;
+    view (VIEWED, read-only); stop; unknown experiments cannot be resumed or viewed."""
+    s.create("A", trial_concurrency=2, max_trial_number=2)
+    s.start("A", "P0")
+    s.wait("A", c.count("RUNNING", 2), 30, name="running")
+    s.request("A", "GET", "/experiment", name="before_stop.profile")
+    s.stop("A", name="stop")
+    s.manifest("A", name="stopped.manifest")
+    s.call("A", "has_checkpoint", name="has_checkpoint")
+
+    s.reopen("R", "A")
+    s.resume("R", "P1", name="resume")
+    s.request("R", "GET", "/check-status", name="resumed.check_status")
+    s.request("R", "GET", "/job-statistics", name="resumed.statistics")
+    s.request("R", "GET", "/trial-jobs", name="resumed.trial_jobs")
+    s.request("R", "GET", "/experiment", name="resumed.profile")
+    s.manifest("R", name="resumed.manifest")
+    s.wait("R", c.all_of(c.trial(0, "RUNNING"), c.trial(1, "RUNNING")), 30, name="rerunning")
+    s.wait("R", c.status("DONE"), 30, name="resumed_done")
+    s.request("R", "GET", "/trial-jobs", name="resumed_done.trial_jobs")
+    s.stop("R", name="stop_resumed")
+    s.manifest("R", name="resumed_stopped.manifest")
+
+    s.reopen("V", "A")
+    s.view("V", "P2", name="view")
+    s.request("V", "GET", "/check-status", name="viewed.check_status")
+    s.call("V", "list_trial_jobs", name="viewed.trials")
+    s.manifest("V", name="viewed.manifest")
+    s.call("V", "update_trial_concurrency", 3, name="readonly.update")
+    s.call("V", "kill_trial_job", s.trial_id(0), name="readonly.kill")
+    s.request("V", "POST", "/trial-jobs", {"x": 0.5}, name="readonly.add_trial")
+    s.request("V", "POST", "/experiment/import-data", [{"parameter": {"x": 0.5}, "value": 0.5}],
+              name="readonly.import_data")
+    s.request("V", "PUT", "/experiment?update_type=TRIAL_CONCURRENCY", Profile({"trialConcurrency": 3}),
+              name="readonly.put")
+    s.stop("V", name="stop_view")
+    s.manifest("V", name="view_stopped.manifest")
+
+    s.create("X", experiment_id="nosuch01")
+    s.resume("X", "P3", name="resume_unknown")
+    s.view("X", "P3", name="view_unknown")
+
+
+@scenario(STEADY)
+def url_prefix(s: Session) -> None:
+    """run() with the URL prefix '/pre/'; requests outside it; the manifest's prefixUrl. Also:
+    /experiment-metadata without a manifest record (real: no answer)."""
+    s.create("A", trial_concurrency=1, max_trial_number=1)
+    s.run("A", "P0", url_prefix="/pre/", name="run")
+    s.call("A", "get_status", name="status")
+    s.request("A", "GET", "/check-status", name="inside")
+    s.request("A", "GET", "/check-status", name="outside", url_prefix=None)
+    s.request("A", "GET", "/check-status", name="other_prefix", url_prefix="other")
+    s.manifest("A", name="manifest")
+    s.forget_record("A")
+    s.request("A", "GET", "/experiment-metadata", name="fix.metadata_without_record",
+              fix="metadata-without-record", timeout=NO_ANSWER)
+    s.restore_record("A")
+    s.request("A", "GET", "/experiment-metadata", name="metadata")
+    s.stop("A")
+    s.manifest("A", name="stopped.manifest")
