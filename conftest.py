@@ -15,6 +15,12 @@ import pytest
 REQUIRE_REAL_ENV = "NNI_EXP_REQUIRE_REAL"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--nni-target", dest="nni_target", default=None, metavar="TARGETS",
+                     help="targets of the scenario suite (tests/scenarios): a comma-separated subset of "
+                          "fake,server,nni (default: all; also $NNI_EXP_TARGETS)")
+
+
 def _real_required() -> bool:
     return os.environ.get(REQUIRE_REAL_ENV, "").strip().lower() in ("1", "true", "yes")
 

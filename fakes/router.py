@@ -27,6 +27,8 @@ API_ROOT = "/api/v1/nni"
 NNI_VERSION = "3.0.0"
 _JSON = "application/json; charset=utf-8"
 _TEXT = "text/plain; charset=utf-8"
+_HTML = "text/html; charset=utf-8"
+_BYTES = "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def handle(manager: SimulatedManager, method: str, target: str,
     if prefix:
         head = "/" + prefix.strip("/")
         if not (path == head or path.startswith(head + "/")):
-            return RouterResponse(404, f'Outside prefix "{head}"', _TEXT)
+            return RouterResponse(404, f'Outside prefix "{head}"', _HTML)  # Express's res.send(string)
         path = path[len(head):] or "/"
     if not path.lower().startswith(API_ROOT):
         return RouterResponse(404, "Not Found", _TEXT)
@@ -241,7 +243,8 @@ def _metric_latest(request: _Request) -> RouterResponse:
 
 @_route("GET", "/trial-file/([^/]+)/([^/]+)")
 def _trial_file(request: _Request) -> RouterResponse:
-    return RouterResponse(200, request.manager.trial_file(*request.params), _TEXT)
+    content, is_text = request.manager.trial_file(*request.params)
+    return RouterResponse(200, content, _TEXT if is_text else _BYTES)
 
 
 @_route("GET", "/export-data")

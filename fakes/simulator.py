@@ -723,14 +723,24 @@ class SimulatedManager:
     def check_status(self) -> Dict[str, Any]:
         return {"status": self.status, "errors": list(self.errors)}
 
-    def trial_file(self, trial_job_id: str, filename: str) -> str:
-        name = {"stdout": "trial.stdout", "stderr": "trial.stderr"}.get(filename, filename)
+    def trial_file(self, trial_job_id: str, filename: str) -> Tuple[str, bool]:
+        """``GET /trial-file/:id/:filename``: (content, whether it is read as text).
+
+        As the local training service: ``trial.log``, ``stdout`` and ``stderr`` (the files
+        ``trial.log``, ``trial.stdout``, ``trial.stderr``) are read as text, an empty one reading
+        ``<filename> is empty.``; any other name is a file of the trial directory read as bytes
+        (served as ``application/octet-stream``, empty when empty).
+        """
+        text_names = {"trial.log": "trial.log", "stdout": "trial.stdout", "stderr": "trial.stderr"}
+        name = text_names.get(filename, filename)
         files = self.store.trial_files.get(trial_job_id)
         path = (f"{self.args.experiments_directory.rstrip('/')}/{self.args.experiment_id}"
                 f"/environments/local-env/trials/{trial_job_id}/{name}")
         if files is None or name not in files:
             raise RequestRejected(f"ENOENT: no such file or directory, open '{path}'")
-        return files[name] or f"{filename} is empty."
+        if filename not in text_names:
+            return files[name], False
+        return files[name] or f"{filename} is empty.", True
 
     def latest_metrics(self) -> List[Dict[str, Any]]:
         finals: List[Dict[str, Any]] = []

@@ -21,14 +21,38 @@ The ``hypothesis`` entry point :func:`_register_type_strategies` makes ``st.from
 
 from __future__ import annotations
 
-import copy
-import json
-import math
-import string
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any
 
-from hypothesis import strategies as st
+
+def _register_type_strategies() -> None:
+    """Entry point of the ``hypothesis`` group: registers strategies for nni-exp's types.
+
+    Hypothesis runs it while it is being imported, so it is defined before this module imports
+    hypothesis (importing this module first must not break ``import hypothesis``). It only
+    registers lazy factories (nothing is built until a strategy is used) and never raises.
+    """
+    try:
+        from hypothesis import strategies as hypothesis_strategies
+
+        from nni_exp.config import AlgorithmConfig, ExperimentConfig
+
+        hypothesis_strategies.register_type_strategy(ExperimentConfig, lambda _type: experiment_configs())
+        hypothesis_strategies.register_type_strategy(AlgorithmConfig, lambda _type: algorithm_configs())
+        behaviour: Any = globals().get("TrialBehaviour")
+        if behaviour is not None:
+            hypothesis_strategies.register_type_strategy(behaviour, lambda _type: trial_behaviours())
+    except Exception:  # noqa: BLE001 - a broken optional integration must not break hypothesis
+        return
+
+
+import copy  # noqa: E402 - after the entry point, see its docstring
+import json  # noqa: E402
+import math  # noqa: E402
+import string  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union  # noqa: E402
+
+from hypothesis import strategies as st  # noqa: E402
 
 if TYPE_CHECKING:
     from nni_exp.config import AlgorithmConfig, ExperimentConfig
@@ -601,16 +625,20 @@ class TrialBehaviour:
         return plan.final
 
 
-def _seconds(max_seconds: float) -> st.SearchStrategy[float]:
+def _seconds(max_seconds: float, min_seconds: float = 0.0) -> st.SearchStrategy[float]:
     return st.one_of(st.sampled_from([0.0, 0.5, 1.0, 2.0, 5.0, 10.0]), _finite(0.0, max_seconds)).map(
-        lambda s: float(min(s, max_seconds)))
+        lambda s: float(min(max(s, min_seconds), max(max_seconds, min_seconds))))
 
 
-def trial_plans(*, max_steps: int = 5, max_step_seconds: float = 30.0, failure_rate: float = 0.2,
+def trial_plans(*, max_steps: int = 5, max_step_seconds: float = 30.0, min_tail: float = 0.0,
+                failure_rate: float = 0.2,
                 final_metrics: Optional[st.SearchStrategy[Any]] = None) -> st.SearchStrategy[TrialPlan]:
-    """Plans of one scripted trial: 0..``max_steps`` (pause, intermediate metric) steps, a tail, a
-    final result (sometimes None) or, about ``failure_rate`` of the time, a failure."""
+    """Plans of one scripted trial: 0..``max_steps`` (pause, intermediate metric) steps, a tail of at
+    least ``min_tail`` seconds, a final result (sometimes None) or, about ``failure_rate`` of the
+    time, a failure."""
     _check_size("max_steps", max_steps)
+    if not (isinstance(min_tail, (int, float)) and 0 <= min_tail < math.inf):
+        raise ValueError(f"min_tail must be a finite number >= 0, got {min_tail!r}")
     if not 0.0 <= failure_rate <= 1.0:
         raise ValueError(f"failure_rate must be in [0, 1], got {failure_rate!r}")
     if not (isinstance(max_step_seconds, (int, float)) and 0 <= max_step_seconds < math.inf):
@@ -618,7 +646,7 @@ def trial_plans(*, max_steps: int = 5, max_step_seconds: float = 30.0, failure_r
     finals = metrics() if final_metrics is None else final_metrics
     steps = st.lists(st.tuples(_seconds(max_step_seconds), metrics()), max_size=max_steps).map(tuple)
     fails = st.integers(0, 999).map(lambda n: n < failure_rate * 1000)
-    return st.builds(TrialPlan, steps=steps, tail=_seconds(max_step_seconds),
+    return st.builds(TrialPlan, steps=steps, tail=_seconds(max_step_seconds, float(min_tail)),
                      final=st.one_of(finals, finals, st.none()), fails=fails)
 
 
@@ -646,17 +674,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _register_type_strategies() -> None:
-    """Entry point of the ``hypothesis`` group: registers strategies for nni-exp's types.
-
-    Runs when hypothesis is imported, so it only registers lazy factories (nothing is built until
-    a strategy is used) and never raises.
-    """
-    try:
-        from nni_exp.config import AlgorithmConfig, ExperimentConfig
-
-        st.register_type_strategy(ExperimentConfig, lambda _type: experiment_configs())
-        st.register_type_strategy(AlgorithmConfig, lambda _type: algorithm_configs())
-        st.register_type_strategy(TrialBehaviour, lambda _type: trial_behaviours())
-    except Exception:  # noqa: BLE001 - a broken optional integration must not break hypothesis
-        return
+# Registration for the types defined above (hypothesis may have run the entry point before they existed).
+_register_type_strategies()

@@ -381,6 +381,16 @@ def test_entry_point_is_cheap_and_registered():
     assert json.loads(loaded) == [] and drawn == "ExperimentConfig"
 
 
+def test_importing_the_strategies_before_hypothesis_works():
+    """hypothesis runs our entry point while it is imported: importing us first must not break it."""
+    code = ("import nni_exp.strategies as s, hypothesis.strategies as st; from nni_exp import ExperimentConfig; "
+            "print(type(st.from_type(s.TrialBehaviour).example()).__name__, "
+            "type(st.from_type(ExperimentConfig).example()).__name__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["TrialBehaviour", "ExperimentConfig"]
+
+
 def test_entry_point_survives_a_missing_dependency(monkeypatch):
     monkeypatch.setitem(sys.modules, "nni_exp.config", None)  # import fails as for a missing package
     _register_type_strategies()  # no exception

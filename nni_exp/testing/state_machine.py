@@ -1,7 +1,7 @@
 """A hypothesis ``RuleBasedStateMachine`` over NNI's Experiment API, with NNI's invariants.
 
 :class:`ExperimentStateMachine` drives one experiment on a fake manager with random sequences of
-API calls — start, advance virtual time, the four ``update_*`` methods, kill a trial, add a
+API calls — start (always first), advance virtual time, the four ``update_*`` methods, kill a trial, add a
 customized trial, stop, resume, view — and after every step checks what NNI 3.0's manager
 guarantees (derived from ``nnimanager.js``; see each ``check_*`` method):
 
@@ -104,6 +104,8 @@ def observable_transitions(graph: Mapping[str, FrozenSet[str]]) -> Dict[str, Fro
     return {state: frozenset(reachable) for state, reachable in closure.items()}
 
 
+#: A trial id no trial has (trial ids are 5 characters).
+_UNKNOWN_TRIAL = "nOtRl"
 _EXPERIMENT_OBSERVABLE = observable_transitions(EXPERIMENT_STATUS_TRANSITIONS)
 _TRIAL_OBSERVABLE = observable_transitions(TRIAL_STATUS_TRANSITIONS)
 
@@ -154,7 +156,8 @@ class ExperimentStateMachine(RuleBasedStateMachine):
     #: asks the tuner for trials before sending it the search space and ends in ERROR, where the
     #: real manager queues the request after the search space (see tests/test_state_machine.py).
     update_concurrency_before_tuner_connects: bool = False
-    advance_steps: Tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 300.0)
+    advance_steps: Tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0)
+    long_advance_steps: Tuple[float, ...] = (15.0, 30.0, 60.0, 300.0)
     kill_resumed_trials: bool = False
     allow_error: bool = False
 
@@ -172,6 +175,8 @@ class ExperimentStateMachine(RuleBasedStateMachine):
         self.process_started_at = 0.0
         self.previous_status: Optional[str] = None
         self.trial_statuses: Dict[str, str] = {}
+        #: startTime of each trial when first seen (a resumed trial gets a new one when it runs again).
+        self.submitted_at: Dict[str, int] = {}
         self.concurrency_history: List[Tuple[int, float]] = []
         self.max_trial_history: List[Tuple[int, float]] = []
         self.spaces: List[Dict[str, Any]] = []
@@ -195,7 +200,7 @@ class ExperimentStateMachine(RuleBasedStateMachine):
 
     def behaviours(self) -> st.SearchStrategy[TrialBehaviour]:
         """The scripted trials."""
-        return trial_behaviours(max_plans=4, max_steps=4, max_step_seconds=20.0)
+        return trial_behaviours(max_plans=4, max_steps=4, max_step_seconds=20.0, min_tail=1.0)
 
     def search_space_updates(self) -> st.SearchStrategy[Dict[str, Any]]:
         """Search spaces for ``update_search_space``."""
@@ -234,7 +239,7 @@ class ExperimentStateMachine(RuleBasedStateMachine):
 
     @initialize(data=st.data())
     def setup(self, data: st.DataObject) -> None:
-        """Draw the config, the scripted trials and the fake's seed."""
+        """Draw the config, the scripted trials and the fake's seed, and start the experiment."""
         self.config = data.draw(self.configs(), label="config")
         self.behaviour = data.draw(self.behaviours(), label="trials")
         seed = data.draw(st.integers(0, 2 ** 32 - 1), label="seed")
@@ -243,11 +248,10 @@ class ExperimentStateMachine(RuleBasedStateMachine):
         self.experiment_id = self.exp.id
         self.current_space = self.config.search_space
         self.spaces = [self.current_space]
+        self.start()
 
-    @precondition(lambda self: self.mode == "new")
-    @rule()
     def start(self) -> None:
-        """``Experiment.start()``."""
+        """``Experiment.start()`` (the initialize step ends with it, so that every example runs one)."""
         assert self.exp is not None and self.config is not None
         self.exp.start(self.port)
         self.mode = "running"
@@ -259,9 +263,16 @@ class ExperimentStateMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._attached())
     @rule(data=st.data())
     def advance(self, data: st.DataObject) -> None:
-        """Let virtual time pass."""
+        """Let a little virtual time pass (``advance_steps``)."""
         assert self.fake is not None
         self.fake.advance(data.draw(st.sampled_from(self.advance_steps), label="seconds"))
+
+    @precondition(lambda self: self._attached())
+    @rule(data=st.data())
+    def let_trials_run(self, data: st.DataObject) -> None:
+        """Let much virtual time pass (``long_advance_steps``): trials end, limits are reached."""
+        assert self.fake is not None
+        self.fake.advance(data.draw(st.sampled_from(self.long_advance_steps), label="seconds"))
 
     @precondition(lambda self: self._running()
                   and (self.update_concurrency_before_tuner_connects or self._tuner_ready()))
@@ -300,27 +311,21 @@ class ExperimentStateMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._running())
     @rule(data=st.data())
     def kill_trial(self, data: st.DataObject) -> None:
-        """``kill_trial_job()`` on a known trial: it shows USER_CANCELED at once."""
+        """``kill_trial_job()``: a known trial shows USER_CANCELED at once; an unknown id raises
+        TrialNotFoundError."""
         assert self.exp is not None
         ids = sorted(job.trialJobId for job in self._jobs() if self.kill_resumed_trials or job.status != "ADD_RESUMED")
-        if not ids:
-            return
-        trial_id = data.draw(st.sampled_from(ids), label="trial")
+        trial_id = data.draw(st.sampled_from([*ids, _UNKNOWN_TRIAL]), label="trial")
+        if trial_id == _UNKNOWN_TRIAL:
+            try:
+                self.exp.kill_trial_job(trial_id)
+            except TrialNotFoundError:
+                return
+            raise AssertionError("killing an unknown trial did not raise TrialNotFoundError")
         self.exp.kill_trial_job(trial_id)
         self.interrupted.add(trial_id)
         status = self.exp.get_trial_job(trial_id).status
         assert status == "USER_CANCELED", f"killed trial {trial_id} shows {status}, not USER_CANCELED"
-
-    @precondition(lambda self: self._running())
-    @rule()
-    def kill_unknown_trial(self) -> None:
-        """``kill_trial_job()`` on an id no trial has: TrialNotFoundError."""
-        assert self.exp is not None
-        try:
-            self.exp.kill_trial_job("nOtRl")
-        except TrialNotFoundError:
-            return
-        raise AssertionError("killing an unknown trial did not raise TrialNotFoundError")
 
     @precondition(lambda self: self._running())
     @rule(data=st.data())
@@ -469,11 +474,14 @@ class ExperimentStateMachine(RuleBasedStateMachine):
 
         A submission (of a tuner's or a customized trial) happens only while fewer trials than the
         limit of that moment were submitted; raising the limit allows more, lowering it stops
-        submissions but cancels nothing.
+        submissions but cancels nothing. After a resume the manager counts the trials it re-runs
+        apart and re-runs them first, so a trial's first submission is what counts.
         """
         if not jobs:
             return
-        newest = max(job.startTime for job in jobs)
+        for job in jobs:  # a resumed trial runs again with a new startTime, but it was submitted before
+            self.submitted_at.setdefault(job.trialJobId, job.startTime)
+        newest = max(self.submitted_at[job.trialJobId] for job in jobs)
         bound = _in_effect_since(self.max_trial_history, newest)
         assert len(jobs) <= bound, (
             f"max trial number: {len(jobs)} trials submitted but maxTrialNumber in effect since the newest "

@@ -14,15 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Tuple
 
-__all__ = ["Condition", "Snapshot", "status", "count", "total", "trial", "trial_has", "all_of", "any_of"]
+__all__ = ["Condition", "Snapshot", "status", "count", "total", "trial", "trial_has", "metrics", "all_of",
+           "any_of"]
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What one poll saw: the experiment status and the trial records (submission order)."""
+    """What one poll saw: the experiment status, the trial records (submission order) and, when a
+    condition needs them (:attr:`Condition.needs_metrics`), the metrics (``/metric-data``)."""
 
     status: str
     trials: Tuple[Dict[str, Any], ...]
+    metrics: Tuple[Dict[str, Any], ...] = ()
 
     def counts(self) -> Dict[str, int]:
         """Trials per status, in first-seen order (as ``/job-statistics``)."""
@@ -54,11 +57,24 @@ class Condition:
         if self.kind == "trial_has":
             index, key = self.args
             return index < len(snapshot.trials) and key in snapshot.trials[index]
+        if self.kind == "metrics":
+            index, number = self.args
+            if index >= len(snapshot.trials):
+                return False
+            trial_id = snapshot.trials[index]["trialJobId"]
+            return sum(1 for metric in snapshot.metrics if metric.get("trialJobId") == trial_id) >= number
         if self.kind == "all":
             return all(part.check(snapshot) for part in self.args)
         if self.kind == "any":
             return any(part.check(snapshot) for part in self.args)
         raise ValueError(f"unknown condition kind {self.kind!r}")
+
+    @property
+    def needs_metrics(self) -> bool:
+        """Whether checking needs the metrics (one more request per poll)."""
+        if self.kind in ("all", "any"):
+            return any(part.needs_metrics for part in self.args)
+        return self.kind == "metrics"
 
     def to_json(self) -> Dict[str, Any]:
         """``{"kind": ..., "args": [...]}`` (nested conditions as objects)."""
@@ -86,6 +102,8 @@ class Condition:
             return f"{self.args[0]}+ trials"
         if self.kind == "trial":
             return f"trial {self.args[0]} {self.args[1]}"
+        if self.kind == "metrics":
+            return f"trial {self.args[0]} reported {self.args[1]}+ metrics"
         return f"trial {self.args[0]} has {self.args[1]}"
 
 
@@ -112,6 +130,11 @@ def trial(index: int, trial_status: str) -> Condition:
 def trial_has(index: int, key: str) -> Condition:
     """Trial ``index``'s record has the key ``key`` (e.g. ``endTime``)."""
     return Condition("trial_has", (index, key))
+
+
+def metrics(index: int, number: int) -> Condition:
+    """Trial ``index`` has reported at least ``number`` metrics (intermediate or final)."""
+    return Condition("metrics", (index, number))
 
 
 def all_of(*conditions: Condition) -> Condition:

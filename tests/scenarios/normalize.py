@@ -7,8 +7,12 @@
 * :class:`Normalizer` keeps the values but replaces what differs from run to run, in the style of
   LocalStack's snapshot transformers: experiment and trial ids become ``<exp:A>`` / ``<trial:0>``
   (trials numbered in submission order), timestamps ``<ms>``, pids and ports ``<pid>`` / ``<port>``,
+  metric ``parameterId`` strings ``<parameter-id>`` (the real local training service can hand a trial
+  the parameters of another one started with it, a race the fake does not reproduce),
   ``execDuration`` / ``revision`` placeholders, temporary paths ``<root>`` and the interpreter
-  ``<python>``, non-integral numbers (random parameters and metrics) ``<float>``. JSON text becomes
+  ``<python>``, non-integral numbers (random parameters) ``<float>``, every number of a metric value
+  (metric ``data``, export ``value``) ``<number>``: the same race makes real metrics belong to
+  another trial's parameters. JSON text becomes
   ``{"$json": <normalized content>, "$style": "py" | "js" | "-"}``: ``py`` for Python's ``", "``
   spacing, ``js`` for JavaScript's compact form, ``-`` when the text has no separator.
 """
@@ -27,6 +31,8 @@ JSON_TEXT_KEYS = frozenset({"data", "value", "hyperParameters"})
 IMPORTED_DATA_KEY = "$imported-data"
 _JSON_TEXT_KEYS = JSON_TEXT_KEYS | {IMPORTED_DATA_KEY}
 _TIMESTAMP_KEYS = frozenset({"startTime", "endTime", "timestamp"})
+#: Keys of metric values (metric ``data``, export ``value``): their numbers become ``<number>``.
+_METRIC_KEYS = frozenset({"data", "value"})
 _VOLATILE_KEYS = {"execDuration": "<seconds>", "revision": "<revision>", "pid": "<pid>", "port": "<port>"}
 _SHORT_TEXT = 300
 
@@ -102,11 +108,14 @@ class Normalizer:
                 text = text.replace(value, placeholder)
         return text
 
-    def value(self, obj: Any, key: Optional[str] = None) -> Any:
-        """``obj`` (decoded JSON) normalized."""
+    def value(self, obj: Any, key: Optional[str] = None, metric: bool = False) -> Any:
+        """``obj`` (decoded JSON) normalized; ``metric``: ``obj`` is (part of) a metric value."""
+        metric = metric or key in _METRIC_KEYS
         if obj is None or isinstance(obj, bool):
             return obj
         if isinstance(obj, (int, float)):
+            if metric:
+                return "<number>"
             if key in _TIMESTAMP_KEYS:
                 return "<ms>"
             if key in _VOLATILE_KEYS:
@@ -115,15 +124,17 @@ class Normalizer:
                 return "<float>"
             return obj
         if isinstance(obj, str):
+            if key == "parameterId":
+                return "<parameter-id>"
             if key in _JSON_TEXT_KEYS:
                 ok, value, style = decode_json_text(obj)
                 if ok:
-                    return {"$json": self.value(value, key), "$style": style}
+                    return {"$json": self.value(value, key, metric), "$style": style}
             return self.text(obj)
         if isinstance(obj, dict):
-            return {self.text(str(k)): self.value(v, str(k)) for k, v in obj.items()}
+            return {self.text(str(k)): self.value(v, str(k), metric) for k, v in obj.items()}
         if isinstance(obj, (list, tuple)):
-            return [self.value(item, key) for item in obj]
+            return [self.value(item, key, metric) for item in obj]
         return repr(obj)
 
     def body(self, text: str, content_type: str, key: Optional[str] = None) -> Any:

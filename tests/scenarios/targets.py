@@ -15,8 +15,8 @@ real manager, virtual seconds of the fakes.
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
 import socket
 import sys
 import time
@@ -93,8 +93,6 @@ class RawAnswer:
         if not self.text.strip():
             return None
         try:
-            import json
-
             return json.loads(self.text)
         except ValueError:
             return None
@@ -253,8 +251,7 @@ class Target:
     # ------------------------------------------------------------------ cleanup
 
     def close(self) -> None:
-        """Kill every manager this machine still runs; remove its files (kept on failure by pytest's
-        tmp_path retention, not here)."""
+        """Kill every manager this machine still runs (its files stay, under pytest's ``tmp_path``)."""
         if self._closed:
             return
         self._closed = True
@@ -339,8 +336,3 @@ class NniTarget(Target):
         from nni_exp.real import RealBackend
 
         return RealBackend(home=self.home)
-
-
-def remove_tree(path: Path) -> None:
-    """Remove ``path`` (best effort: a manager may still be writing there)."""
-    shutil.rmtree(path, ignore_errors=True)
