@@ -349,7 +349,11 @@ class SimulatedManager:
         self._exec_fired = 0
         self._all_finished = self._submitted
         self._next_tick = self._now
-        self._schedule(self.timing.tuner_latency, self._tuner_initialize)
+        # The tuner handles INITIALIZE (the search space) before any later command, as the real
+        # manager sends it before its loops start; its INITIALIZED answer comes a little later.
+        self._tuner_call("update_search_space", self._params.get("searchSpace") or {})
+        if self.status != "ERROR":
+            self._schedule(self.timing.tuner_latency, self._on_tuner_initialized)
 
     def _tuner_call(self, method: str, *args: Any) -> Any:
         """Call a tuner method; a raising tuner is a crashed dispatcher (ERROR). Optional methods
@@ -367,12 +371,9 @@ class SimulatedManager:
             self._critical_error(_TUNER_CRASH_MESSAGE)
             return None
 
-    def _tuner_initialize(self) -> None:
-        """The tuner handles IN (search space), then the manager handles its ID answer."""
+    def _on_tuner_initialized(self) -> None:
+        """The tuner's INITIALIZED answer: send it past results (resume), then ask for the first trials."""
         if self.status in _FINAL_STATUSES:
-            return
-        self._tuner_call("update_search_space", self._params.get("searchSpace") or {})
-        if self.status == "ERROR":
             return
         if self._tuner_data:
             self._tuner_import(self._tuner_data)
@@ -657,10 +658,14 @@ class SimulatedManager:
             raise RequestRejected(f"trial job {trial_job_id!r} not found (the real manager answers with a "
                                   "JavaScript TypeError)", 404)
         self.log("INFO", f"User cancelTrialJob: {trial_job_id}")
+        if any(form.trial_job_id == trial_job_id for form in self._waiting):
+            # The real manager asks its training service, which does not know the trial yet, and
+            # answers with a JavaScript TypeError; the trial stays queued and runs later.
+            raise RequestRejected(f"trial job {trial_job_id!r} is waiting to be resumed and cannot be canceled "
+                                  "before it runs again (the real manager answers with a JavaScript TypeError)", 409)
         trial = self._tracked.get(trial_job_id)
         if trial is not None and trial.end > self._now:
             self._end_trial_now(trial, "USER_CANCELED")
-        self._waiting = [form for form in self._waiting if form.trial_job_id != trial_job_id]
         self.store.add_event("USER_TO_CANCEL", trial_job_id, self._ms(), "")
         self._wake()
 

@@ -28,7 +28,24 @@ _EXPORTS = {
     "TrialHyperParameters": ".data",
 }
 
-__all__ = [*_EXPORTS, "errors", "__version__"]
+__all__ = [
+    "Experiment",
+    "RunMode",
+    "Backend",
+    "ManagerArgs",
+    "ExperimentConfig",
+    "AlgorithmConfig",
+    "CustomAlgorithmConfig",
+    "LocalConfig",
+    "RemoteConfig",
+    "RemoteMachineConfig",
+    "TrialJob",
+    "TrialMetricData",
+    "TrialResult",
+    "TrialHyperParameters",
+    "errors",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from . import errors

@@ -2,7 +2,8 @@
 
 Fixtures (see :mod:`nni_exp.testing.fixtures`): ``nni_fake_manager``, ``nni_config``,
 ``nni_backend``, ``nni_backend_kind``, ``nni_port``, ``nni_experiment``, ``nni_fake_server``
-(and its session listener ``nni_fake_server_listener``), ``nni_real_manager``.
+(and its session listener ``nni_fake_server_listener``), ``nni_real_manager``; ``nni_responses``
+(:mod:`nni_exp.testing.responses_fixture`) and ``nni_trial`` (:mod:`nni_exp.testing.trial_fixture`).
 
 Marker: ``@pytest.mark.nni_fake(trial=, seed=, tuner=, faults=, timing=, time_scale=)`` configures
 the test's fake manager (faults: :mod:`nni_exp.testing.faults`).
@@ -40,6 +41,9 @@ from nni_exp.testing.fixtures import (
     tracked,
 )
 from nni_exp.testing.options import MARKER_HELP, add_options, backend_choice, real_required
+from nni_exp.testing.responses_fixture import MARKER_HELP as NNI_RESPONSES_MARKER_HELP
+from nni_exp.testing.responses_fixture import nni_responses
+from nni_exp.testing.trial_fixture import nni_trial
 
 __all__ = [
     "nni_backend",
@@ -51,6 +55,8 @@ __all__ = [
     "nni_fake_server_listener",
     "nni_port",
     "nni_real_manager",
+    "nni_responses",
+    "nni_trial",
 ]
 
 #: Title of the report section added to failed tests.
@@ -63,6 +69,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
+    config.addinivalue_line("markers", NNI_RESPONSES_MARKER_HELP)
     backend_choice(config)  # a bad ini value is a usage error at start-up, not in every test
 
 

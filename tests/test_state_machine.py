@@ -15,6 +15,7 @@ from fakes import FakeManager
 from fakes.manager import FakeProcess
 from nni_exp import Experiment
 from nni_exp.backend import ManagerArgs, RunMode
+from nni_exp.errors import ManagerError
 from nni_exp.testing.state_machine import (
     EXPERIMENT_STATUS_TRANSITIONS,
     TRIAL_STATUS_TRANSITIONS,
@@ -164,27 +165,20 @@ def test_the_unbroken_fake_passes_the_same_hunt():
 # ---------------------------------------------------------------------------------------------- bugs it found
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "fake bug found by the state machine: a concurrency update before the tuner connects makes the first tick "
-    "ask the tuner for trials before it got the search space (fakes/simulator.py: _tick runs before "
-    "_tuner_initialize); the real manager sends INITIALIZE before manageTrials starts, so its tuner never sees "
-    "that order. Remove this mark and set update_concurrency_before_tuner_connects=True once fixed."))
 def test_concurrency_update_before_the_tuner_connects():
+    """Regression (found by the state machine): the tuner gets the search space before any request."""
     fake = FakeManager(seed=0)
     with Experiment(make_config(trial_concurrency=1), backend=fake) as exp:
         exp.start()
         exp.update_trial_concurrency(2)
         fake.advance(10)
         assert exp.get_status() != "ERROR", fake.request("GET", 8080, "/check-status")["errors"]
+        assert len(exp.list_trial_jobs()) == 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "fake divergence found by the state machine's maxTrialNumber invariant: killing a resumed trial that waits "
-    "for resubmission removes it from the waiting queue (fakes/simulator.py cancel_trial), so the manager's "
-    "submitted count stays one short and it submits maxTrialNumber + 1 trials; nnimanager.js "
-    "cancelTrialJobByUser never touches waitingTrials. Set ExperimentStateMachine.kill_resumed_trials=True "
-    "once fixed."))
 def test_killing_a_resumed_trial_does_not_exceed_max_trial_number():
+    """Regression (found by the state machine): a resumed trial still queued cannot be canceled (the
+    real manager fails with a JavaScript TypeError and runs it later); the submitted count stays right."""
     def long_trial(params: Dict[str, Any], trial: Any) -> float:
         trial.sleep(100)
         return 1.0
@@ -198,11 +192,14 @@ def test_killing_a_resumed_trial_does_not_exceed_max_trial_number():
     resumed.resume(wait_completion=False)
     first = resumed.list_trial_jobs()[0]
     assert first.status == "ADD_RESUMED"
-    resumed.kill_trial_job(first.trialJobId)
+    with pytest.raises(ManagerError, match="waiting to be resumed") as info:
+        resumed.kill_trial_job(first.trialJobId)
+    assert info.value.status_code == 409
     fake.advance(20)
     jobs = resumed.list_trial_jobs()
     resumed.stop()
     assert len(jobs) <= 2, json.dumps([(job.trialJobId, job.status) for job in jobs])
+    assert resumed.backend is fake and {job.status for job in jobs} == {"RUNNING"}
 
 
 def test_machine_subclasses_can_change_what_is_drawn():

@@ -37,7 +37,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from fakes import FakeManager
 from nni_exp.data import TrialJob
-from nni_exp.errors import ReadonlyExperimentError, TrialLimitReachedError, TrialNotFoundError
+from nni_exp.errors import ManagerError, ReadonlyExperimentError, TrialLimitReachedError, TrialNotFoundError
 from nni_exp.experiment import Experiment
 from nni_exp.strategies import (
     TrialBehaviour,
@@ -146,19 +146,12 @@ class ExperimentStateMachine(RuleBasedStateMachine):
     """Random sequences of Experiment API calls on a fake manager, checked against NNI's invariants.
 
     Class attributes tune it: ``port``, ``advance_steps`` (virtual seconds an ``advance`` step may
-    take), ``kill_resumed_trials`` (whether waiting resumed trials may be killed: the real manager
-    then still runs them later, the fake drops them — so by default they are not killed) and
-    ``allow_error`` (accept an ERROR status).
+    take) and ``allow_error`` (accept an ERROR status).
     """
 
     port: int = 8080
-    #: Allow ``update_trial_concurrency`` before the tuner connected. Off by default: the fake then
-    #: asks the tuner for trials before sending it the search space and ends in ERROR, where the
-    #: real manager queues the request after the search space (see tests/test_state_machine.py).
-    update_concurrency_before_tuner_connects: bool = False
     advance_steps: Tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0)
     long_advance_steps: Tuple[float, ...] = (15.0, 30.0, 60.0, 300.0)
-    kill_resumed_trials: bool = False
     allow_error: bool = False
 
     def __init__(self) -> None:
@@ -274,8 +267,7 @@ class ExperimentStateMachine(RuleBasedStateMachine):
         assert self.fake is not None
         self.fake.advance(data.draw(st.sampled_from(self.long_advance_steps), label="seconds"))
 
-    @precondition(lambda self: self._running()
-                  and (self.update_concurrency_before_tuner_connects or self._tuner_ready()))
+    @precondition(lambda self: self._running())
     @rule(value=st.integers(1, 5))
     def update_trial_concurrency(self, value: int) -> None:
         """``update_trial_concurrency()``."""
@@ -314,7 +306,8 @@ class ExperimentStateMachine(RuleBasedStateMachine):
         """``kill_trial_job()``: a known trial shows USER_CANCELED at once; an unknown id raises
         TrialNotFoundError."""
         assert self.exp is not None
-        ids = sorted(job.trialJobId for job in self._jobs() if self.kill_resumed_trials or job.status != "ADD_RESUMED")
+        jobs = {job.trialJobId: job.status for job in self._jobs()}
+        ids = sorted(jobs)
         trial_id = data.draw(st.sampled_from([*ids, _UNKNOWN_TRIAL]), label="trial")
         if trial_id == _UNKNOWN_TRIAL:
             try:
@@ -322,6 +315,15 @@ class ExperimentStateMachine(RuleBasedStateMachine):
             except TrialNotFoundError:
                 return
             raise AssertionError("killing an unknown trial did not raise TrialNotFoundError")
+        if jobs[trial_id] == "ADD_RESUMED":
+            # Queued for resubmission: the manager cannot cancel it yet (the real one answers with a
+            # JavaScript TypeError) and runs it later.
+            try:
+                self.exp.kill_trial_job(trial_id)
+            except ManagerError as error:
+                assert error.status_code == 409, error
+                return
+            raise AssertionError(f"killing the resumed, still queued trial {trial_id} did not fail")
         self.exp.kill_trial_job(trial_id)
         self.interrupted.add(trial_id)
         status = self.exp.get_trial_job(trial_id).status
