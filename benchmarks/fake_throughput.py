@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional
 
 from fakes import FakeManager, ManagerTiming
 from nni_exp import Experiment, ExperimentConfig
+from nni_exp.testing.backends import free_port
 
 
 def config(trials: int, concurrency: int, command: str = "true", directory: str = ".") -> ExperimentConfig:
@@ -80,7 +81,7 @@ def real_throughput(trials: int) -> Optional[Dict[str, float]]:
         cfg = config(trials, concurrency=2, command=f"{sys.executable} trial.py", directory=home)
         cfg.experiment_working_directory = str(Path(home) / "exps")
         exp = Experiment(cfg, backend=RealBackend(home=home))
-        port = _free_port()
+        port = free_port()
         start = time.perf_counter()
         try:
             exp.run(port)
@@ -90,13 +91,6 @@ def real_throughput(trials: int) -> Optional[Dict[str, float]]:
             exp.stop()
     return {"trials": finished, "seconds": elapsed, "trials_per_second": finished / elapsed}
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> int:

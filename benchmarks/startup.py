@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,18 +44,13 @@ from fakes import FakeManager  # noqa: E402
 from nni_exp import Experiment, ExperimentConfig  # noqa: E402
 from nni_exp.backend import ManagerArgs, RunMode  # noqa: E402
 from nni_exp.errors import NniExpError  # noqa: E402
+from nni_exp.testing.backends import free_port  # noqa: E402
 
 TARGETS = ("real", "server", "memory")
 LABELS = {"real": "real NNI manager", "server": "fake server", "memory": "in-memory fake"}
 #: Fake server time scale for the N-trial experiment: its 10-virtual-second default trials take 10 ms.
 SERVER_TIME_SCALE = 1000.0
 
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def nni_available() -> bool:

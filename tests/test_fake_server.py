@@ -24,6 +24,7 @@ import requests
 from nni_exp.backend import ManagerArgs
 from nni_exp.launcher import manifest_record
 from nni_exp.manifest_file import HOME_ENV_VAR, ManifestFile
+from nni_exp.testing.backends import free_port
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent
@@ -41,11 +42,6 @@ CONFIG: dict[str, Any] = {
 #: Real seconds a test waits for a status at most.
 WAIT = 15.0
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def port_open(port: int) -> bool:

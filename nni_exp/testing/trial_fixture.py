@@ -16,11 +16,12 @@ Works with or without the ``nni`` package (see :mod:`nni_exp.testing.trial`). Ev
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
-from .trial import TrialRunner
+if TYPE_CHECKING:
+    from .trial import TrialRunner
 
 __all__ = ["nni_trial"]
 
@@ -32,5 +33,7 @@ def nni_trial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrialRunner]
     While the test runs, ``import nni`` gives the stand-in trial API when the real package is not
     installed, so trial modules can be imported inside the test.
     """
+    from .trial import TrialRunner  # imported when a test uses the fixture, not at plugin load
+
     with TrialRunner(tmp_path_factory.mktemp("nni_trial")) as runner:
         yield runner

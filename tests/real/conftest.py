@@ -8,7 +8,6 @@ test cannot leave processes behind (passing tests stop what they start themselve
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import textwrap
 import time
@@ -22,15 +21,10 @@ import pytest
 
 from nni_exp import Experiment, ExperimentConfig, TrialJob, TrialMetricData, TrialResult
 from nni_exp.real import RealBackend
+from nni_exp.testing.backends import free_port
 
 SEARCH_SPACE = {"x": {"_type": "uniform", "_value": [0, 1]}}
 
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now (bind port 0 and let the kernel choose)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import requests
 from nni_exp import Experiment, ExperimentConfig
 from nni_exp.errors import ManagerUnreachableError
 from nni_exp.rest import API_ROOT, build_url
+from nni_exp.testing.backends import free_port, nni_missing_reason
 
 from .behaviours import TrialBehaviour
 
@@ -54,24 +54,6 @@ REPO_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_TIME_SCALE = 20.0
 
 
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def nni_missing_reason() -> Optional[str]:
-    """Why the real NNI 3.0 manager cannot run here, or None when it can."""
-    try:
-        import nni
-        import nni_node  # noqa: F401 - the manager's Node.js code
-    except ImportError as error:
-        return f"the real NNI manager needs nni==3.0 ({error})"
-    version = str(getattr(nni, "__version__", ""))
-    if not version.startswith("3.0"):
-        return f"the real NNI manager needs nni 3.0, found {version or 'an unknown version'}"
-    return None
 
 
 @dataclass
