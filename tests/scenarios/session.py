@@ -614,7 +614,8 @@ def _compare_answers(where: str, mode: str, expected: Dict[str, Any], got: Dict[
         if not problems and json.dumps(expected.get("shape")) != json.dumps(got.get("shape")):
             problems += _diff(where, "key order", json.dumps(expected.get("shape")), json.dumps(got.get("shape")))
     if mode == "exact":
-        problems += _diff(where, "body", expected.get("body"), got.get("body"))
+        problems += _diff(where, "body", _without_text_length(expected.get("body")),
+                          _without_text_length(got.get("body")))
     elif mode == "sorted":
         body, other = expected.get("body"), got.get("body")
         if isinstance(body, list) and isinstance(other, list):
@@ -622,6 +623,19 @@ def _compare_answers(where: str, mode: str, expected: Dict[str, Any], got: Dict[
         else:
             problems += _diff(where, "body", body, other)
     return problems
+
+
+_LONG_TEXT = re.compile(r"^<text of \d+ characters starting (.*)>$", re.DOTALL)
+
+
+def _without_text_length(body: Any) -> Any:
+    """A long text body compared by its start only: its length varies with the machine (the real
+    manager's HTML error pages carry stack traces with the install path)."""
+    if isinstance(body, str):
+        match = _LONG_TEXT.match(body)
+        if match:
+            return f"<text starting {match.group(1)}>"
+    return body
 
 
 def _check_fix(where: str, fix: Fix, got: Dict[str, Any]) -> List[str]:
