@@ -658,11 +658,13 @@ class SimulatedManager:
             raise RequestRejected(f"trial job {trial_job_id!r} not found (the real manager answers with a "
                                   "JavaScript TypeError)", 404)
         self.log("INFO", f"User cancelTrialJob: {trial_job_id}")
-        if any(form.trial_job_id == trial_job_id for form in self._waiting):
-            # The real manager asks its training service, which does not know the trial yet, and
-            # answers with a JavaScript TypeError; the trial stays queued and runs later.
-            raise RequestRejected(f"trial job {trial_job_id!r} is waiting to be resumed and cannot be canceled "
-                                  "before it runs again (the real manager answers with a JavaScript TypeError)", 409)
+        if self.store.trial_status(trial_job_id) == "ADD_RESUMED":
+            # The real manager asks its training service, which does not know the trial (queued to
+            # run again, or left over from an earlier resume), and answers with a JavaScript
+            # TypeError; nothing changes.
+            raise RequestRejected(f"trial job {trial_job_id!r} is waiting to be resumed (ADD_RESUMED) and cannot "
+                                  "be canceled before it runs again (the real manager answers with a JavaScript "
+                                  "TypeError)", 409)
         trial = self._tracked.get(trial_job_id)
         if trial is not None and trial.end > self._now:
             self._end_trial_now(trial, "USER_CANCELED")

@@ -459,3 +459,27 @@ def test_bad_trial_results_fail_the_trial():
         assert job.status == "FAILED"
         assert text in fake.handle(8080, "GET", f"/api/v1/nni/trial-file/{job.trialJobId}/stderr").body
         exp.stop()
+
+
+def test_trials_left_add_resumed_by_a_second_stop_are_not_recovered_again(fake3):
+    """As nnimanager.js: only WAITING/RUNNING trials are re-queued on resume, so a trial still
+    ADD_RESUMED when the experiment stopped again stays so; canceling it is refused (the real manager
+    answers with a JavaScript TypeError)."""
+    exp = Experiment(make_config(max_trial_number=4), backend=fake3)
+    exp.start()
+    fake3.advance(4)  # two trials running
+    exp.stop()
+    first = Experiment(None, id=exp.id, backend=fake3)
+    first.resume(wait_completion=False)
+    first.stop()  # before the resumed trials ran again
+    second = Experiment(None, id=exp.id, backend=fake3)
+    second.resume(wait_completion=False)
+    leftovers = [job.trialJobId for job in second.list_trial_jobs() if job.status == "ADD_RESUMED"]
+    assert len(leftovers) == 2
+    with pytest.raises(ManagerError, match="waiting to be resumed") as info:
+        second.kill_trial_job(leftovers[0])
+    assert info.value.status_code == 409
+    fake3.advance(60)
+    statuses_now = {job.trialJobId: job.status for job in second.list_trial_jobs()}
+    assert all(statuses_now[trial_id] == "ADD_RESUMED" for trial_id in leftovers)
+    second.stop()
