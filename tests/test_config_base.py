@@ -25,21 +25,8 @@ from nni_exp.config.algorithm import _AlgorithmConfig
 from nni_exp.config.base import camel_case, is_missing, normalize_key, resolve_path, type_matches
 from nni_exp.errors import ConfigError
 
-SPACE = {"x": {"_type": "choice", "_value": [1, 2]}}
-
-
-def minimal(**overrides: Any) -> dict[str, Any]:
-    """Keyword arguments of a small valid local config."""
-    kwargs: dict[str, Any] = {
-        "trial_concurrency": 2,
-        "search_space": SPACE,
-        "trial_command": "python t.py",
-        "tuner": {"name": "Random"},
-        "training_service": {"platform": "local"},
-    }
-    kwargs.update(overrides)
-    return kwargs
-
+from .config_samples import SPACE
+from .config_samples import config_kwargs as minimal
 
 # --- keys -------------------------------------------------------------------------------------
 

@@ -16,20 +16,12 @@ from nni_exp.config.algorithm import _AlgorithmConfig
 from nni_exp.config.base import is_missing
 from nni_exp.errors import ConfigError
 
-SPACE = {"x": {"_type": "choice", "_value": [1, 2]}}
+from .config_samples import SPACE, config_kwargs
 
 
 def make(**overrides: Any) -> ExperimentConfig:
     """A valid local config with ``overrides`` (a value of ``...`` deletes the key)."""
-    kwargs: dict[str, Any] = {
-        "trial_concurrency": 2,
-        "search_space": SPACE,
-        "trial_command": "python t.py",
-        "tuner": {"name": "Random"},
-        "training_service": {"platform": "local"},
-    }
-    kwargs.update(overrides)
-    return ExperimentConfig(**{k: v for k, v in kwargs.items() if v is not ...})
+    return ExperimentConfig(**config_kwargs(**overrides))
 
 
 @pytest.fixture(autouse=True)

@@ -32,7 +32,7 @@ from nni_exp.config import (
 from nni_exp.config.training_services import training_service_config
 from nni_exp.errors import ConfigError
 
-SPACE = {"x": {"_type": "choice", "_value": [1, 2]}}
+from .config_samples import OPENPAI, SPACE
 
 
 @pytest.fixture(autouse=True)
@@ -282,18 +282,6 @@ def test_remote_machine_objects() -> None:
 
 # --- openpai / aml / dlc --------------------------------------------------------------------
 
-OPENPAI = {
-    "platform": "openpai",
-    "host": "pai.example.com",
-    "username": "u",
-    "token": "t",
-    "trialCpuNumber": 1,
-    "trialMemorySize": "1gb",
-    "storageConfigName": "s",
-    "virtualCluster": None,
-    "localStorageMountPoint": "code",
-    "containerStorageMountPoint": "/mnt",
-}
 
 
 def test_openpai_json(in_tmp: Path) -> None:

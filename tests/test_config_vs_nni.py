@@ -19,27 +19,17 @@ import pytest
 import nni_exp.config as ours
 from nni_exp.errors import ConfigError
 
+from .config_samples import DROP, OPENPAI, SPACE
+from .config_samples import config_kwargs as kw
+
 pytest.importorskip("nni")
 theirs = pytest.importorskip("nni.experiment.config")
 theirs_utils = pytest.importorskip("nni.experiment.config.utils")
 
 pytestmark = [pytest.mark.real_nni, pytest.mark.filterwarnings("ignore:SSH password will be exposed")]
 
-SPACE = {"x": {"_type": "choice", "_value": [1, 2]}}
 IP = {"nni_manager_ip": "10.0.0.1"}
 MACHINE = {"host": "h", "user": "u", "password": "p"}
-OPENPAI = {
-    "platform": "openpai",
-    "host": "pai.example.com",
-    "username": "u",
-    "token": "t",
-    "trialCpuNumber": 1,
-    "trialMemorySize": "1gb",
-    "storageConfigName": "s",
-    "virtualCluster": None,
-    "localStorageMountPoint": "code",
-    "containerStorageMountPoint": "/mnt",
-}
 NFS = {"storageType": "nfs", "server": "s", "path": "/p"}
 ROLE = {
     "name": "w",
@@ -50,20 +40,6 @@ ROLE = {
     "memorySize": 1024,
     "frameworkAttemptCompletionPolicy": {"minFailedTaskCount": 1, "minSucceedTaskCount": 1},
 }
-DROP = object()
-
-
-def kw(**overrides: Any) -> dict[str, Any]:
-    """Keyword arguments of a valid local config with ``overrides`` (DROP deletes a key)."""
-    base: dict[str, Any] = {
-        "trial_concurrency": 2,
-        "search_space": SPACE,
-        "trial_command": "python t.py",
-        "tuner": {"name": "Random"},
-        "training_service": {"platform": "local"},
-    }
-    base.update(overrides)
-    return {k: v for k, v in base.items() if v is not DROP}
 
 
 VALID: dict[str, dict[str, Any]] = {

@@ -31,18 +31,12 @@ from nni_exp.testing.backends import trial_reference
 from nni_exp.testing.faults import INITIALIZING_TEXT
 from nni_exp.testing.report import describe_experiment, trial_table
 
+from .conftest import make_config as conftest_make_config
+
 
 def make_config(**overrides: Any) -> ExperimentConfig:
-    config = ExperimentConfig("local")
-    config.trial_command = "python3 trial.py"
-    config.search_space = {"x": {"_type": "uniform", "_value": [0, 1]}}
-    config.tuner.name = "Random"
-    config.trial_concurrency = 2
-    config.max_trial_number = 4
-    config.experiment_working_directory = "/nonexistent/nni-exp-tests"
-    for key, value in overrides.items():
-        setattr(config, key, value)
-    return config
+    """The suite's standard config, in a working directory that is never created."""
+    return conftest_make_config(**{"experiment_working_directory": "/nonexistent/nni-exp-tests", **overrides})
 
 
 def three_second_trial(params: Dict[str, Any], trial: Any) -> float:
