@@ -193,6 +193,7 @@ def test_busy_port_is_refused_before_spawning(fake):
     first.stop()
 
 
+@pytest.mark.filterwarnings("ignore:SSH password will be exposed")
 def test_second_port_checked_for_websocket_platforms(fake):
     remote = make_config()
     blocker = Experiment(make_config(), backend=fake)
