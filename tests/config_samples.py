@@ -19,6 +19,16 @@ OPENPAI = {
     "containerStorageMountPoint": "/mnt",
 }
 
+FRAMEWORK_ROLE = {
+    "name": "worker",
+    "taskNumber": 1,
+    "command": "c",
+    "gpuNumber": 0,
+    "cpuNumber": 1,
+    "memorySize": 1024,
+    "frameworkAttemptCompletionPolicy": {"minFailedTaskCount": 1, "minSucceedTaskCount": 1},
+}
+
 #: An override value that deletes the key.
 DROP = ...
 

@@ -28,12 +28,13 @@ def config_factory() -> Callable[..., ExperimentConfig]:
     return make_config
 
 
+def three_second_trial(params: dict, trial: Any) -> float:
+    """A scripted trial: 3 virtual seconds, final metric x."""
+    trial.sleep(3)
+    return float(params["x"])
+
+
 @pytest.fixture
 def fake() -> FakeManager:
     """A fresh fake manager whose trials run 3 virtual seconds and report x."""
-
-    def trial(params: dict, trial: Any) -> float:
-        trial.sleep(3)
-        return float(params.get("x", 0))
-
-    return FakeManager(trial, seed=7)
+    return FakeManager(three_second_trial, seed=7)

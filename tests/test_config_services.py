@@ -32,7 +32,7 @@ from nni_exp.config import (
 from nni_exp.config.training_services import training_service_config
 from nni_exp.errors import ConfigError
 
-from .config_samples import OPENPAI, SPACE
+from .config_samples import FRAMEWORK_ROLE, OPENPAI, SPACE
 
 
 @pytest.fixture(autouse=True)
@@ -447,15 +447,7 @@ def test_k8s_storage_unknown_key_is_reported_on_validation() -> None:
 
 
 def test_frameworkcontroller_json_and_nested_location() -> None:
-    role = {
-        "name": "worker",
-        "taskNumber": 1,
-        "command": "c",
-        "gpuNumber": 0,
-        "cpuNumber": 1,
-        "memorySize": 1024,
-        "frameworkAttemptCompletionPolicy": {"minFailedTaskCount": 1, "minSucceedTaskCount": 1},
-    }
+    role = dict(FRAMEWORK_ROLE)
     service = {
         "platform": "frameworkcontroller",
         "storage": NFS,

@@ -19,7 +19,7 @@ import pytest
 import nni_exp.config as ours
 from nni_exp.errors import ConfigError
 
-from .config_samples import DROP, OPENPAI, SPACE
+from .config_samples import DROP, FRAMEWORK_ROLE, OPENPAI, SPACE
 from .config_samples import config_kwargs as kw
 
 pytest.importorskip("nni")
@@ -31,15 +31,7 @@ pytestmark = [pytest.mark.real_nni, pytest.mark.filterwarnings("ignore:SSH passw
 IP = {"nni_manager_ip": "10.0.0.1"}
 MACHINE = {"host": "h", "user": "u", "password": "p"}
 NFS = {"storageType": "nfs", "server": "s", "path": "/p"}
-ROLE = {
-    "name": "w",
-    "taskNumber": 1,
-    "command": "c",
-    "gpuNumber": 0,
-    "cpuNumber": 1,
-    "memorySize": 1024,
-    "frameworkAttemptCompletionPolicy": {"minFailedTaskCount": 1, "minSucceedTaskCount": 1},
-}
+ROLE = FRAMEWORK_ROLE
 
 
 VALID: dict[str, dict[str, Any]] = {

@@ -11,7 +11,7 @@ from fakes import FakeManager, ManagerTiming
 from nni_exp import Experiment
 from nni_exp.errors import ManagerError
 
-from .conftest import make_config
+from .conftest import make_config, three_second_trial
 
 
 def timeline(exp: Experiment, fake: FakeManager, seconds: float, step: float = 0.5) -> List[Tuple[str, Any]]:
@@ -33,11 +33,6 @@ def statuses(entries: List[Tuple[str, Any]]) -> List[str]:
         if not result or result[-1] != status:
             result.append(status)
     return result
-
-
-def three_second_trial(params: dict, trial: Any) -> float:
-    trial.sleep(3)
-    return float(params["x"])
 
 
 @pytest.fixture

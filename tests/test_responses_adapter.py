@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import pytest
 import requests
@@ -15,15 +14,10 @@ from nni_exp.errors import ConfigError
 from nni_exp.testing import responses_fixture
 from nni_exp.testing.responses_adapter import NniResponses, RoutedCall, UnexpectedRequestError, start_fake_experiment
 
-from .conftest import make_config
+from .conftest import make_config, three_second_trial
 
 API = "http://localhost:8080/api/v1/nni"
 nni_responses = responses_fixture.nni_responses  # the fixture under test (the plugin may also provide it)
-
-
-def three_second_trial(params: dict, trial: Any) -> float:
-    trial.sleep(3)
-    return float(params["x"])
 
 
 @pytest.fixture
