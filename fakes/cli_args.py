@@ -21,7 +21,8 @@ with code 1, as the manager does.
 
 Our own arguments (the real manager has none of these): ``--trial module:function`` (the scripted
 trial, see :mod:`fakes.trials`), ``--seed N``, ``--time-scale X`` (virtual seconds per real second,
-default 1) and ``--host H`` (the address to listen on, default ``127.0.0.1``).
+default 1), ``--host H`` (the address to listen on, default ``127.0.0.1``) and ``--search WHO``
+(``auto``, ``nni`` or ``own``: who runs the search, see :mod:`fakes.search`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import NoReturn, Optional
 
 from nni_exp.backend import ACTIONS, ManagerArgs
 
+from .search import SEARCH_IMPLEMENTATIONS
 from .trials import TrialFunction
 
 __all__ = [
@@ -66,6 +68,8 @@ class ServerArgs:
     time_scale: float = 1.0
     #: ``--host``: the address the HTTP server binds.
     host: str = "127.0.0.1"
+    #: ``--search``: who runs the search (``auto``, ``nni`` or ``own``; see :mod:`fakes.search`).
+    search: str = "auto"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -113,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="virtual seconds per real second (default 1)")
     ours.add_argument("--host", dest="host", default="127.0.0.1", metavar="HOST",
                       help="address to listen on (default 127.0.0.1)")
+    ours.add_argument("--search", dest="search", default="auto", metavar="WHO",
+                      help="who runs the search: auto (NNI's own dispatcher and algorithms when nni can be "
+                           "imported, else nni-exp's own samplers), nni or own (default auto)")
     return parser
 
 
@@ -166,6 +173,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> ServerArgs:
         raise CommandLineError(f"--time-scale must be a positive number, got {namespace.time_scale!r}")
     if namespace.trial is not None:
         _split_trial_spec(namespace.trial)
+    _choice(namespace.search, "search", SEARCH_IMPLEMENTATIONS)
 
     manager = ManagerArgs(
         port=int(port),
@@ -180,7 +188,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> ServerArgs:
         python_interpreter=namespace.python_interpreter,
     )
     return ServerArgs(manager=manager, trial=namespace.trial, seed=seed, time_scale=time_scale,
-                      host=namespace.host)
+                      host=namespace.host, search=namespace.search)
 
 
 def load_trial_function(spec: Optional[str]) -> Optional[TrialFunction]:

@@ -14,13 +14,16 @@ class VirtualClock:
 
     ``time()`` is ``start_time`` (epoch seconds; the real time at creation by default) plus the
     virtual seconds elapsed; ``monotonic()`` is the virtual seconds elapsed. Listeners registered
-    with :meth:`on_advance` run after every move (the fake manager plays its events there).
+    with :meth:`on_advance` run after every move (the fake manager plays its events there); those
+    registered with :meth:`on_sleep` after every :meth:`sleep` (a client waiting), with the seconds
+    slept: they may raise to end a wait that can never end.
     """
 
     def __init__(self, start_time: Optional[float] = None) -> None:
         self.start_time = time.time() if start_time is None else float(start_time)
         self._elapsed = 0.0
         self._listeners: List[Callable[[], None]] = []
+        self._sleep_listeners: List[Callable[[float], None]] = []
 
     def time(self) -> float:
         return self.start_time + self._elapsed
@@ -39,10 +42,16 @@ class VirtualClock:
 
     def sleep(self, seconds: float) -> None:
         """Sleeping on a virtual clock advances it; nothing really waits."""
-        self.advance(max(float(seconds), 0.0))
+        slept = max(float(seconds), 0.0)
+        self.advance(slept)
+        for listener in list(self._sleep_listeners):
+            listener(slept)
 
     def on_advance(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
+
+    def on_sleep(self, listener: Callable[[float], None]) -> None:
+        self._sleep_listeners.append(listener)
 
 
 class ScaledRealClock:

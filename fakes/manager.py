@@ -14,11 +14,20 @@ import threading
 from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Union
 
 from nni_exp.backend import ACTIONS, ManagerArgs, Manifest, RunMode
-from nni_exp.errors import ManagerUnreachableError
+from nni_exp.errors import ExperimentStalledError, ManagerUnreachableError
 from nni_exp.rest import build_url, decode_answer, strip_prefix
 
 from . import router
 from .clock import ScaledRealClock, VirtualClock
+from .search import (
+    SEARCH_IMPLEMENTATIONS,
+    DispatcherLog,
+    DispatcherProcess,
+    SearchRequest,
+    open_search,
+    resolve_implementation,
+)
+from .search import commands as search_commands
 from .simulator import ManagerTiming, SimulatedManager
 from .store import ExperimentStore
 from .trials import TrialFunction, default_trial
@@ -126,10 +135,15 @@ class FakeManager:
         The trial function ``fn(params, trial) -> final metric`` (see :mod:`fakes.trials`);
         default: 10 virtual seconds and a metric derived from the parameters.
     seed
-        Seeds trial ids and tuners: the same seed gives the same experiment, trial for trial.
+        Seeds trial ids and the search: the same seed gives the same experiment, trial for trial,
+        even with algorithms that take no seed (a tuner's ``classArgs.seed`` is still honoured).
     tuner
-        Replaces the configured tuner: a tuner object or a callable
-        ``fn(parameter_id, search_space, rng) -> dict | None`` (None: no more trials).
+        Replaces the configured tuner: an ``nni.tuner.Tuner``, a :class:`fakes.tuners.Tuner` or a
+        callable ``fn(parameter_id, search_space, rng) -> dict | None`` (None: no more trials).
+    search
+        Who runs the search (:mod:`fakes.search`): ``"auto"`` (default): NNI's own dispatcher and
+        algorithms, in-process, when ``nni`` can be imported, else nni-exp's own samplers;
+        ``"nni"``: NNI's (an error without ``nni``); ``"own"``: nni-exp's own samplers.
     timing
         Virtual durations of the simulated manager (:class:`ManagerTiming`).
     clock
@@ -140,6 +154,11 @@ class FakeManager:
         Where manifest records go (default: in memory, :class:`FakeManifest`).
     storage
         Where experiment stores are kept between processes (default: in memory only).
+    stall_after
+        Virtual seconds a client may wait on this fake's clock (``Experiment.run()``,
+        ``wait_completion()``, ``clock.sleep()``) while no manager can ever change again, before
+        :class:`~nni_exp.errors.ExperimentStalledError` ends the wait (the real manager would keep
+        it waiting for ever). None: wait for ever, as with the real manager.
     """
 
     name = "fake"
@@ -148,22 +167,33 @@ class FakeManager:
     startup_timeout = 30.0
 
     def __init__(self, trial: Optional[TrialFunction] = None, *, seed: Optional[int] = None,
-                 tuner: Any = None, timing: Optional[ManagerTiming] = None, clock: Optional[Clock] = None,
-                 skip_idle_ticks: bool = True, manifest: Optional[Manifest] = None,
-                 storage: Optional[StoreStorage] = None) -> None:
+                 tuner: Any = None, search: str = "auto", timing: Optional[ManagerTiming] = None,
+                 clock: Optional[Clock] = None, skip_idle_ticks: bool = True, manifest: Optional[Manifest] = None,
+                 storage: Optional[StoreStorage] = None, stall_after: Optional[float] = 3600.0) -> None:
         if trial is not None and not callable(trial):
             raise TypeError(f"trial must be a function fn(params, trial), not {type(trial).__name__}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
         if timing is not None and not isinstance(timing, ManagerTiming):
             raise TypeError(f"timing must be a ManagerTiming, not {type(timing).__name__}")
+        if not isinstance(search, str) or search not in SEARCH_IMPLEMENTATIONS:
+            raise ValueError(f"search must be one of {', '.join(map(repr, SEARCH_IMPLEMENTATIONS))}, got {search!r}")
+        #: ``"nni"`` or ``"own"``: the implementation every experiment of this fake runs its search with.
+        self.search = resolve_implementation(search)
         self.trial: TrialFunction = trial or default_trial
         self.seed = seed
         self.tuner = tuner
         self.timing = timing or ManagerTiming()
         self.skip_idle_ticks = skip_idle_ticks
+        if stall_after is not None and (isinstance(stall_after, bool) or not isinstance(stall_after, (int, float))
+                                        or not stall_after > 0):
+            raise ValueError(f"stall_after must be a number of seconds > 0 or None, got {stall_after!r}")
+        self.stall_after = stall_after
+        self._stalled_for = 0.0
         self._clock: Clock = clock or VirtualClock()
         self._clock.on_advance(self.sync)
+        if isinstance(self._clock, VirtualClock):
+            self._clock.on_sleep(self._check_stall)
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
         self._next_pid = _FIRST_PID
@@ -213,8 +243,8 @@ class FakeManager:
                         f"under {args.experiments_directory}"))
                 store = found
             self._started += 1
-            tuner_seed = self._rng.randrange(2 ** 32)
-            manager = SimulatedManager(self, args, store, pid, self.trial, self.tuner, random.Random(tuner_seed),
+            process_seed = self._rng.randrange(2 ** 32)
+            manager = SimulatedManager(self, args, store, pid, self.trial, random.Random(process_seed),
                                        self.timing, self.skip_idle_ticks)
             self._processes[args.port] = manager
             return FakeProcess(pid, manager)
@@ -296,9 +326,39 @@ class FakeManager:
             for manager in list(self._processes.values()):
                 manager.run_until(moment)
 
+    def _check_stall(self, slept: float) -> None:
+        """A client slept on the clock: end its wait if no manager can ever change again."""
+        if self.stall_after is None:
+            return
+        with self._lock:
+            managers = list(self._processes.values())
+            if not managers or not all(manager.idle_forever() for manager in managers):
+                self._stalled_for = 0.0
+                return
+            self._stalled_for += slept
+            if self._stalled_for < self.stall_after:
+                return
+            self._stalled_for = 0.0
+            reasons = "; ".join(f"port {m.args.port} ({m.status}): {m.stall_reason()}" for m in managers)
+        raise ExperimentStalledError(
+            f"waited {self.stall_after:g} virtual seconds on fake NNI managers that can never change again: "
+            f"{reasons}. The real NNI 3.0 manager would keep this wait going for ever "
+            "(FakeManager(stall_after=None) does too).")
+
     def epoch_ms(self, moment: float) -> int:
         """Milliseconds since the epoch at virtual monotonic time ``moment``."""
         return int(round((self._clock.time() - self._clock.monotonic() + moment) * 1000))
+
+    def open_search(self, manager: SimulatedManager, request: SearchRequest, emit: search_commands.Emit,
+                    log: DispatcherLog) -> DispatcherProcess:
+        """Start the dispatcher process of ``manager``'s experiment (see :func:`fakes.search.open_search`)."""
+        seed = manager.rng.randrange(2 ** 32) if self.seed is not None else None
+        return open_search(request, emit=emit, log=log, implementation=self.search, override=self.tuner,
+                           seed=seed, **self._search_faults(manager))
+
+    def _search_faults(self, manager: SimulatedManager) -> Dict[str, Any]:
+        """Extra :func:`fakes.search.open_search` arguments (fault injection overrides this)."""
+        return {}
 
     def forget_process(self, manager: SimulatedManager) -> None:
         """Called when a simulated process exits: its port is free again."""

@@ -404,6 +404,9 @@ class GridWalker:
 
     :meth:`next` may return a parameter dict already returned before (different quantiles can
     quantize to the same value); callers deduplicate with :func:`parameters_key`.
+    ``position``: start as if the last point produced had been at that odometer position (NNI's
+    GridSearch keeps its position when its search space is updated; a position with fewer
+    dimensions than the space makes :meth:`next` raise ``IndexError``, as NNI's tuner does).
     Normal-like quantiles use ``statistics.NormalDist.inv_cdf`` where NNI uses scipy's
     ``erfinv``; the two agree to within a few ulps, so such values may differ in the last digits.
     An interval is no longer split once its midpoint is not representable strictly inside it,
@@ -413,12 +416,12 @@ class GridWalker:
     end, which makes a ``qnormal``/``qlognormal``-only grid finite.
     """
 
-    def __init__(self, flat: FlatSpace) -> None:
+    def __init__(self, flat: FlatSpace, position: Optional[Sequence[int]] = None) -> None:
         self.flat = flat
         self._grid: list[list[Any]] = []
         self._bar: list[int] = [0] * len(flat)
         self._divisions: dict[int, list[tuple[float, float]]] = {}
-        self._vector: Optional[list[int]] = None
+        self._vector: Optional[list[int]] = list(position) if position is not None else None
         self._done = False
         for index, dim in enumerate(flat.dims):
             if dim.categorical:
@@ -433,6 +436,11 @@ class GridWalker:
     def exhausted(self) -> bool:
         """True once every grid point has been produced."""
         return self._done
+
+    @property
+    def position(self) -> Optional[list[int]]:
+        """The odometer position of the last point produced (None at the start of an epoch)."""
+        return None if self._vector is None else list(self._vector)
 
     def next(self) -> Optional[Parameters]:
         """The next grid point as a parameter dict, or ``None`` when the grid is exhausted."""

@@ -29,7 +29,8 @@ What it does, as the real manager does:
 * **log**: ``<id>/log/nnimanager.log``, lines ``[YYYY-MM-DD HH:MM:SS] LEVEL (Module) message``
   filtered by ``--log-level``, appended as they accumulate (same 20 ms loop) and at exit; the
   timestamps are virtual time. With ``--foreground true`` each line is also printed on stdout;
-  otherwise nothing is ever printed on stdout. Errors go to stderr.
+  otherwise nothing is ever printed on stdout. Errors go to stderr. The simulated dispatcher's log
+  (:mod:`fakes.search`) goes to ``<id>/log/dispatcher.log`` in NNI's format.
 * **shutdown**: after answering ``DELETE /experiment`` (the simulated manager is then stopped)
   the port closes and the process exits 0. SIGTERM and SIGINT run the same shutdown
   (STOPPING → STOPPED in the manifest, profile stored) and exit 0. If the shutdown could not
@@ -67,6 +68,7 @@ from .cli_args import CommandLineError, ServerArgs, build_parser, load_trial_fun
 from .clock import ScaledRealClock
 from .manager import FakeManager, FakeProcess
 from .router import API_ROOT
+from .search import SearchUnavailableError
 from .simulator import SimulatedManager
 from .sqlite_storage import SqliteStorage
 
@@ -190,6 +192,26 @@ class _ManagerLog:
                 self._file = None
 
 
+class _DispatcherLogFile:
+    """``dispatcher.log``: the simulated dispatcher's log entries, appended as they are written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._consumed = 0
+
+    def pump(self, manager: Optional[SimulatedManager]) -> None:
+        """Append the entries written since the last call."""
+        if manager is None:
+            return
+        entries = manager.dispatcher_log.entries[self._consumed:]
+        if not entries:
+            return
+        self._consumed += len(entries)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as file:
+            file.write("".join(entry + "\n" for entry in entries))
+
+
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -279,6 +301,7 @@ class FakeManagerServer:
         root = Path(self.manager_args.experiments_directory) / self.manager_args.experiment_id
         self.log = _ManagerLog(root / "log" / "nnimanager.log", self.manager_args.log_level,
                                self.manager_args.foreground, stdout or sys.stdout, self.clock.time)
+        self.dispatcher_log = _DispatcherLogFile(root / "log" / "dispatcher.log")
         self.storage = SqliteStorage()
         self.manifest = NodeManifest(manifest_home)
         self.fake: Optional[FakeManager] = None
@@ -320,8 +343,12 @@ class FakeManagerServer:
         self._httpd.app = self
         prefix = f"/{args.url_prefix}" if args.url_prefix else ""
         self.log.write("INFO", "RestServer", f"Listening on {address}, API at {prefix}{API_ROOT}")
-        self.fake = FakeManager(trial, seed=self.args.seed, clock=self.clock, manifest=self.manifest,
-                                storage=self.storage)
+        try:
+            self.fake = FakeManager(trial, seed=self.args.seed, clock=self.clock, manifest=self.manifest,
+                                    storage=self.storage, search=self.args.search)
+        except SearchUnavailableError as error:
+            self._close_http()
+            raise StartupError(str(error)) from None
         try:
             run_mode = RunMode.Foreground if args.foreground else RunMode.Background
             process = self.fake.spawn_manager(args, run_mode)
@@ -394,6 +421,7 @@ class FakeManagerServer:
                     break
                 self.fake.sync()
                 self.log.pump(self.manager)
+                self.dispatcher_log.pump(self.manager)
                 manager = self.manager
                 if manager is None or not manager.alive:
                     self.request_stop("manager exited")
@@ -423,6 +451,7 @@ class FakeManagerServer:
         if manager is not None and manager.alive:
             self._shutdown_manager()
         self.log.pump(manager)
+        self.dispatcher_log.pump(manager)
         self._flush_storage()
         code = 1 if manager is not None and manager.status == "STOPPING" else 0
         self.log.write("INFO", "ShutdownManager", "Shutdown complete." if code == 0

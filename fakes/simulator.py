@@ -7,6 +7,11 @@ asks the tuner for as many new trials as finished (plus concurrency increases), 
 (NO_MORE_TRIAL, then DONE once every submitted trial finished) and submits queued parameters up to
 the concurrency. Tuner answers, trial metrics and trial ends are timed events in between.
 
+The search is a simulated dispatcher process (:mod:`fakes.search`): the manager sends it NNI's
+tuner commands (``IN``, ``GE``, ``ME``, ``SS``, ``FD``, ``AD``, ``EN``, ``TE``) with the real
+contents and acts on its answers (``ID``, ``TR``, ``SP``, ``NO``, ``KI``, ``ER``) ``tuner_latency``
+seconds later, as the real manager does.
+
 Ticks in which nothing can change are skipped (the clock jumps to the next tick that matters), which
 is what makes thousands of simulated trials per second possible; ``skip_idle_ticks=False`` runs
 every tick, and the tests check that both give the same experiment.
@@ -24,9 +29,10 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from nni_exp.backend import ManagerArgs
 
+from .search import DispatcherLog, DispatcherProcess, SearchRequest, SearchStartError
+from .search import commands as cmd
 from .store import ExperimentStore
 from .trials import TrialContext, TrialFunction, TrialScript, run_trial_function
-from .tuners import NoMoreTrials, Tuner, create_tuner
 from .wire import UNDEFINED, js_dumps, py_dumps
 
 if TYPE_CHECKING:
@@ -45,6 +51,8 @@ _TUNER_TIMEOUT_MESSAGE = (
     "tuner_command_channel: Tuner did not connect in 10 seconds. Please check tuner (dispatcher) log."
 )
 _TUNER_CRASH_MESSAGE = "Dispatcher stream error, tuner may have crashed."
+#: Seconds the manager's channel waits for a dispatcher whose connection dropped before giving up.
+_RECONNECT_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -114,14 +122,13 @@ class SimulatedManager:
     :meth:`run_until`."""
 
     def __init__(self, world: FakeManager, args: ManagerArgs, store: ExperimentStore, pid: int,
-                 trial: TrialFunction, tuner_override: Any, rng: random.Random,
+                 trial: TrialFunction, rng: random.Random,
                  timing: ManagerTiming, skip_idle_ticks: bool = True) -> None:
         self.world = world
         self.args = args
         self.store = store
         self.pid = pid
         self.trial_function = trial
-        self.tuner_override = tuner_override
         self.rng = rng
         self.timing = timing
         self.skip_idle_ticks = skip_idle_ticks
@@ -131,18 +138,23 @@ class SimulatedManager:
         self.readonly = False
         self.alive = True
         self.log_lines: List[str] = []
-        self._tuner: Optional[Tuner] = None
+        #: The dispatcher process (None before the experiment starts, or when it failed to start).
+        self.search: Optional[DispatcherProcess] = None
+        #: Its ``dispatcher.log``.
+        self.dispatcher_log = DispatcherLog(self._epoch_seconds)
         self._tuner_created = False
+        self._tuner_spawned_at = 0.0
         self._tuner_connected = False
-        self._next_parameter_id = 0
-        self._parameters_by_id: Dict[int, Dict[str, Any]] = {}
+        self._channel_closed = False
+        #: When (virtual monotonic seconds) the dispatcher process dies, if it must (fault injection).
+        self.dispatcher_dies_at: Optional[float] = None
         self._waiting: List[_Form] = []
         self._tracked: Dict[str, _LiveTrial] = {}
         self._submitted = 0
         self._concurrency_change = 0.0
         self._all_finished = 0
-        self._resume_data: List[Dict[str, Any]] = []
-        self._tuner_data: List[Dict[str, Any]] = []
+        self._trial_data_for_tuner = ""
+        self._trial_data_for_resume = ""
         self._events: List[_Event] = []
         self._event_order = 0
         self._next_tick: Optional[float] = None
@@ -158,6 +170,9 @@ class SimulatedManager:
 
     def _ms(self, moment: Optional[float] = None) -> int:
         return self.world.epoch_ms(self._now if moment is None else moment)
+
+    def _epoch_seconds(self) -> float:
+        return self.world.epoch_ms(self._now) / 1000
 
     def log(self, level: str, message: str) -> None:
         """Append a line to this manager's log (what ``nnimanager.log`` would say)."""
@@ -277,7 +292,7 @@ class SimulatedManager:
             "revision": 0,
         }
         self._store_profile()
-        self._setup_tuner()
+        self._setup_tuner("start")
         self._set_status("RUNNING")
         self._store_profile()
         return self.args.experiment_id
@@ -293,7 +308,7 @@ class SimulatedManager:
         if readonly:
             self._set_status("VIEWED")
             return
-        self._setup_tuner()
+        self._setup_tuner("resume")
         all_trials = self.store.trials()
         self._submitted = len(all_trials)
         recovered = self._recover_trials(all_trials)
@@ -301,7 +316,7 @@ class SimulatedManager:
         trial_data = list(self.store.export_data())
         for batch in self.store.imported_data:
             trial_data.extend(json.loads(batch))
-        self._tuner_data = trial_data
+        self._trial_data_for_tuner = js_dumps(trial_data)
         if (self.profile["execDuration"] < self._max_duration() and self._submitted < self._max_trial_number()
                 and _has_end_time(self.profile)):
             del self.profile["endTime"]
@@ -311,131 +326,177 @@ class SimulatedManager:
         assert self.profile is not None
         max_sequence_id = 0
         recovered = 0
+        resumed: List[Dict[str, Any]] = []
         for job in all_trials:
             if job["status"] not in ("WAITING", "RUNNING") or "sequenceId" not in job or not job["hyperParameters"]:
                 continue
             original = json.loads(job["hyperParameters"][0])
-            packed = {
-                "parameter_id": original.get("parameter_id"),
+            packed = {  # JSON.stringify drops the keys of absent (undefined) values
+                "parameter_id": original.get("parameter_id", UNDEFINED),
                 "parameter_source": "resumed",
-                "parameters": original.get("parameters"),
-                "parameter_index": original.get("parameter_index"),
+                "parameters": original.get("parameters", UNDEFINED),
+                "parameter_index": original.get("parameter_index", UNDEFINED),
             }
             max_sequence_id = max(max_sequence_id, job["sequenceId"])
             self._waiting.append(_Form(job["sequenceId"], js_dumps(packed), job["trialJobId"]))
-            self._resume_data.append(packed)
+            resumed.append(packed)
             self.store.add_event("ADD_RESUMED", job["trialJobId"], self._ms(), "")
             recovered += 1
         self.profile["nextSequenceId"] = max_sequence_id + 1
+        self._trial_data_for_resume = js_dumps(resumed)
         return recovered
 
-    def _setup_tuner(self) -> None:
-        """Spawn the (simulated) tuner process; it connects ``tuner_startup`` seconds later."""
+    def _setup_tuner(self, mode: str) -> None:
+        """Spawn the dispatcher process; it connects ``tuner_startup`` seconds later.
+
+        When it cannot create its algorithms it exits before connecting, and the manager gives up
+        waiting 10 seconds after the start with the real "Tuner did not connect" error.
+        """
         assert self.profile is not None
+        params = self._params
+        deprecated = params.get("deprecated")
+        log_dir = str(self.profile["logDir"])
+        request = SearchRequest(
+            tuner=params.get("tuner"), assessor=params.get("assessor"), mode=mode,
+            include_intermediate_results=bool(isinstance(deprecated, dict)
+                                              and deprecated.get("includeIntermediateResults")),
+            log_level=self.args.log_level, log_directory=f"{log_dir}/log", checkpoint_directory=f"{log_dir}/checkpoint")
+        self._tuner_created = True
+        self._tuner_spawned_at = self._now
         try:
-            self._tuner = create_tuner(self._params.get("tuner"), rng=self.rng, override=self.tuner_override)
-            self._tuner_created = True
-            self._schedule(self.timing.tuner_startup, self._on_tuner_connected)
-        except Exception as error:  # noqa: BLE001 - the real dispatcher process would exit
-            self.log("ERROR", f"tuner failed to start: {error}")
-            self._tuner_created = True
-            self._schedule(_TUNER_TIMEOUT, lambda: self._critical_error(_TUNER_TIMEOUT_MESSAGE))
+            self.search = self.world.open_search(self, request, self._on_dispatcher_command, self.dispatcher_log)
+        except SearchStartError as error:
+            self.log("ERROR", f"the dispatcher exited before connecting: {error} (its log: dispatcher_log)")
+            self._schedule(_TUNER_TIMEOUT, self._tuner_never_connected)
+            return
+        self.log("INFO", self.search.info.describe())
+        self._schedule(self.timing.tuner_startup, self._on_tuner_connected)
+        if self.dispatcher_dies_at is not None:
+            self._schedule(max(self.dispatcher_dies_at - self._now, 0.0), self.kill_dispatcher)
+
+    def _tuner_never_connected(self) -> None:
+        if self.status not in _FINAL_STATUSES:
+            self._critical_error(_TUNER_TIMEOUT_MESSAGE)
 
     def _on_tuner_connected(self) -> None:
-        if self.status in _FINAL_STATUSES:
+        if self.status in _FINAL_STATUSES or self.search is None:
+            return
+        if self.search.state == "killed":  # died before connecting
+            self._schedule(max(self._tuner_spawned_at + _TUNER_TIMEOUT - self._now, 0.0), self._tuner_never_connected)
             return
         self._tuner_connected = True
         self._loop_origin = self._now
         self._exec_fired = 0
         self._all_finished = self._submitted
         self._next_tick = self._now
-        # The tuner handles INITIALIZE (the search space) before any later command, as the real
-        # manager sends it before its loops start; its INITIALIZED answer comes a little later.
-        self._tuner_call("update_search_space", self._params.get("searchSpace") or {})
-        if self.status != "ERROR":
-            self._schedule(self.timing.tuner_latency, self._on_tuner_initialized)
+        self._send(cmd.INITIALIZE, js_dumps(self._params.get("searchSpace")))
 
-    def _tuner_call(self, method: str, *args: Any) -> Any:
-        """Call a tuner method; a raising tuner is a crashed dispatcher (ERROR). Optional methods
-        a tuner does not have are skipped."""
-        assert self._tuner is not None
-        function = getattr(self._tuner, method, None)
-        if function is None:
-            return None
-        try:
-            return function(*args)
-        except NoMoreTrials:
-            raise
-        except Exception as error:  # noqa: BLE001
-            self.log("ERROR", f"tuner raised {type(error).__name__}: {error}")
+    # ------------------------------------------------------------------ the tuner command channel
+
+    def _send(self, command: str, content: str = "") -> None:
+        """Send a tuner command (dropped, as by the real channel, once it is closed or lost)."""
+        if self.search is None or self._channel_closed:
+            self.log("ERROR", f"Channel closed. Ignored command {command}")
+            return
+        if not self.search.deliver(command, content):
+            self.log("WARNING", f"Connection lost. Enqueue command {command}")
+        if command == cmd.TERMINATE:
+            self._channel_closed = True
+
+    def _on_dispatcher_command(self, command: str, content: str) -> None:
+        """The dispatcher sent a command: the manager acts on it ``tuner_latency`` later."""
+        self._schedule(self.timing.tuner_latency, functools.partial(self._on_tuner_command, command, content))
+
+    def _on_tuner_command(self, command: str, content: str) -> None:
+        if command == cmd.ERROR:  # the channel reports it as an error, not as a command
+            self.log("ERROR", f"Dispatcher error: {content}")
             self._critical_error(_TUNER_CRASH_MESSAGE)
-            return None
-
-    def _on_tuner_initialized(self) -> None:
-        """The tuner's INITIALIZED answer: send it past results (resume), then ask for the first trials."""
+            return
         if self.status in _FINAL_STATUSES:
             return
-        if self._tuner_data:
-            self._tuner_import(self._tuner_data)
-        if self._resume_data:
-            ids = [item["parameter_id"] for item in self._resume_data if isinstance(item["parameter_id"], int)]
-            if ids:
-                self._next_parameter_id = max(ids) + 1
+        if command != cmd.NEW_TRIAL_JOB:
+            self.log("INFO", f"NNIManager received command from dispatcher: {command}, {content}")
+        if command == cmd.INITIALIZED:
+            self._on_tuner_initialized()
+        elif command == cmd.NEW_TRIAL_JOB:
+            self._on_new_trial(content)
+        elif command == cmd.SEND_TRIAL_JOB_PARAMETER:
+            self._on_trial_parameter(content)
+        elif command == cmd.NO_MORE_TRIAL_JOBS:
+            self._set_status("TUNER_NO_MORE_TRIAL")
+        elif command == cmd.KILL_TRIAL_JOB:
+            self._kill_for_tuner(json.loads(content))
+
+    def _on_tuner_initialized(self) -> None:
+        """INITIALIZED: send past results and resumed trials (resume), then ask for the first trials."""
+        if self._trial_data_for_tuner:
+            self._send(cmd.IMPORT_DATA, self._trial_data_for_tuner)
+        if self._trial_data_for_resume:
+            self._send(cmd.ADD_CUSTOMIZED_TRIAL_JOB, self._trial_data_for_resume)
         self._request_trials(int(self._concurrency()))
 
-    def _tuner_import(self, data: List[Dict[str, Any]]) -> None:
-        entries = []
-        for entry in data:
-            value = entry.get("value")
-            if isinstance(value, str):
-                try:
-                    value = json.loads(value)
-                except ValueError:
-                    pass
-            entries.append({**entry, "value": value})
-        self._tuner_call("import_data", entries)
-
     def _request_trials(self, count: int) -> None:
-        """Send ``GE count``; the tuner's TR / NO answers arrive ``tuner_latency`` later."""
-        if count < 1 or self._tuner is None:
-            return
-        answers: List[Tuple[str, Any]] = []
-        for _ in range(count):
-            parameter_id = self._next_parameter_id
-            self._next_parameter_id += 1
-            try:
-                parameters = self._tuner_call("generate_parameters", parameter_id)
-            except NoMoreTrials:
-                answers.append(("NO", None))
-                break
-            if self.status == "ERROR":
-                return
-            self._parameters_by_id[parameter_id] = parameters
-            answers.append(("TR", py_dumps({
-                "parameter_id": parameter_id,
-                "parameter_source": "algorithm",
-                "parameters": parameters,
-                "parameter_index": 0,
-            })))
-        for kind, content in answers:
-            if kind == "TR":
-                self._schedule(self.timing.tuner_latency, functools.partial(self._on_new_trial, content))
-            else:
-                self._schedule(self.timing.tuner_latency, self._on_no_more_trial)
+        """``GE count`` (nothing for fewer than one)."""
+        if count >= 1:
+            self._send(cmd.REQUEST_TRIAL_JOBS, str(count))
 
     def _on_new_trial(self, content: str) -> None:
         assert self.profile is not None
-        if self.status in _FINAL_STATUSES:
-            return
         if self.status == "TUNER_NO_MORE_TRIAL":
             self._set_status("RUNNING")
         self._waiting.append(_Form(self.profile["nextSequenceId"], content))
         self.profile["nextSequenceId"] += 1
         self._wake()
 
-    def _on_no_more_trial(self) -> None:
-        if self.status not in _FINAL_STATUSES:
-            self._set_status("TUNER_NO_MORE_TRIAL")
+    def _on_trial_parameter(self, content: str) -> None:
+        """SEND_TRIAL_JOB_PARAMETER: more parameters for a running trial (multi-phase).
+
+        The real manager hands them to the trial and stores an ``ADD_HYPERPARAMETER`` event;
+        scripted trials never ask for more parameters, so only the event is stored.
+        """
+        packed = json.loads(content)
+        if isinstance(packed, dict) and packed.get("parameters") is not None:
+            self.store.add_event("ADD_HYPERPARAMETER", str(packed.get("trial_job_id")), self._ms(), content)
+
+    def _kill_for_tuner(self, trial_job_id: Any) -> None:
+        """KILL_TRIAL_JOB (an assessor's early stop): the training service stops the trial.
+
+        NNI 3.0's local service marks the trial early-stopped only after it has ended, so it ends
+        USER_CANCELED; a trial that already ended is left as it is, and an id the service does not
+        know is a JavaScript TypeError that puts the manager in ERROR.
+        """
+        self.log("INFO", f"cancelTrialJob: {trial_job_id}")
+        trial = self._tracked.get(trial_job_id) if isinstance(trial_job_id, str) else None
+        if trial is not None:
+            if trial.end > self._now:
+                self._end_trial_now(trial, "USER_CANCELED")
+                self._wake()
+            return
+        if not (isinstance(trial_job_id, str) and self.store.has_trial(trial_job_id)):
+            self._critical_error("Tuner command event error: Cannot set properties of undefined "
+                                 "(setting 'isEarlyStopped')")
+
+    def kill_dispatcher(self) -> None:
+        """The dispatcher process dies (as by SIGKILL).
+
+        The manager's channel notices the lost connection, queues what it sends, and gives up 30
+        seconds later: ERROR with "Dispatcher stream error, tuner may have crashed.". A dispatcher
+        that had not connected yet never does: the start-up timeout applies.
+        """
+        if self.search is None or self.search.state == "killed":
+            return
+        self.search.kill()
+        if not self._tuner_connected:
+            return
+        self.log("WARNING", "Connection closed unexpectedly: Peer closed")
+
+        def give_up() -> None:
+            if self.status in _FINAL_STATUSES:
+                return
+            self.log("ERROR", "Dispatcher error: WsChannel terminated: have not reconnected in 30s")
+            self._critical_error(_TUNER_CRASH_MESSAGE)
+
+        self._schedule(_RECONNECT_TIMEOUT, give_up)
 
     # ------------------------------------------------------------------ the tick
 
@@ -489,6 +550,13 @@ class SimulatedManager:
         following = tick_time + self.timing.tick
         if not self.skip_idle_ticks or self._tick_would_act():
             return following
+        moment = self._next_moment()
+        if math.isinf(moment):
+            return math.inf
+        return max(following, self._grid_at_or_after(moment))
+
+    def _next_moment(self) -> float:
+        """When the next thing a tick acts on happens by itself (a trial ends, a limit is reached)."""
         moments = [trial.end for trial in self._tracked.values()]
         max_trial_duration = self._max_trial_duration()
         if math.isfinite(max_trial_duration):
@@ -498,9 +566,33 @@ class SimulatedManager:
             assert self.profile is not None
             missing = max(math.floor(max_duration) + 1 - self.profile["execDuration"], 0)
             moments.append(self._loop_origin + self._exec_fired + missing)
-        if not moments:
-            return math.inf
-        return max(following, self._grid_at_or_after(min(moments)))
+        return min(moments, default=math.inf)
+
+    def idle_forever(self) -> bool:
+        """Nothing this manager does can ever change by itself (only a client's request could)."""
+        if not self.alive or self._events:
+            return False
+        if self._next_tick is None or self._loop_origin is None or self.status in _FINAL_STATUSES:
+            return True
+        try:
+            return not self._tick_would_act() and math.isinf(self._next_moment())
+        except ValueError:
+            return False  # a bad duration unit: the next tick fails (ERROR)
+
+    def stall_reason(self) -> str:
+        """Why :meth:`idle_forever` holds, in a sentence."""
+        if self.search is not None and self.search.failure:
+            return (f"its tuner (dispatcher) stopped after an exception, {self.search.failure} (see "
+                    "manager_at(port).dispatcher_log); NNI 3.0 leaves the experiment RUNNING with errors [] "
+                    "and starts no new trial")
+        if self.search is not None and self.search.state == "killed":
+            return "its tuner (dispatcher) process was killed"
+        if self.status in _FINAL_STATUSES or self.status in ("VIEWED", "DONE"):
+            return f"the experiment is {self.status}"
+        if self.status == "TUNER_NO_MORE_TRIAL":
+            return "the tuner has no more trials and none is running or queued"
+        return ("no trial is running or queued, and the manager asks its tuner for trials only when trials end "
+                "or the concurrency grows")
 
     def _tick_would_act(self) -> bool:
         """Whether the next tick changes something even if no trial ends before it."""
@@ -537,8 +629,8 @@ class SimulatedManager:
             trial = self._tracked.pop(trial_id)
             self.store.add_event(trial.outcome, trial_id, self._ms(trial.end), log_path=trial.log_path)
             finished += 1
-            if self._tuner is not None:
-                self._tuner_call("trial_end", trial.parameter_id, trial.outcome == "SUCCEEDED")
+            self._send(cmd.TRIAL_END, js_dumps({"trial_job_id": trial_id, "event": trial.outcome,
+                                                "hyper_params": trial.form_value}))
         return finished
 
     def _submit(self, form: _Form) -> None:
@@ -591,9 +683,10 @@ class SimulatedManager:
             "sequence": sequence,
             "data": js_dumps(py_dumps(value)),
         })
-        if metric_type == "FINAL" and self._tuner is not None:
-            parameters = json.loads(trial.form_value).get("parameters")
-            self._tuner_call("receive_trial_result", trial.parameter_id, parameters, value)
+        # the metric as the trial sent it (nni.report_*_result) is what the dispatcher receives
+        self._send(cmd.REPORT_METRIC_DATA, py_dumps({
+            "parameter_id": trial.parameter_id, "trial_job_id": trial.trial_job_id, "type": metric_type,
+            "sequence": sequence, "value": py_dumps(value)}))
 
     def _end_trial_now(self, trial: _LiveTrial, outcome: str) -> None:
         trial.end = self._now
@@ -634,7 +727,8 @@ class SimulatedManager:
                 raise RequestRejected("Error: tuner has not been setup (the real manager never answers this "
                                       "request)", 409)
             space = new_params.get("searchSpace")
-            self._tuner_call("update_search_space", space)
+            self.log("INFO", "Updated search space [object Object]")  # the real manager logs the object so
+            self._send(cmd.UPDATE_SEARCH_SPACE, js_dumps(space))
             self._set_param("searchSpace", space)
         else:
             self._set_param("maxTrialNumber", new_params.get("maxTrialNumber"))
@@ -689,13 +783,16 @@ class SimulatedManager:
     def import_data(self, data: Any) -> None:
         """``POST /experiment/import-data`` with ``[{"parameter": {...}, "value": ...}, ...]``."""
         self._reject_if_readonly("import data")
-        if self._tuner is None:
+        if not self._tuner_created:
             raise RequestRejected("tuner has not been setup")
         if not isinstance(data, list) or not all(isinstance(e, dict) and "parameter" in e and "value" in e
                                                  for e in data):
             raise RequestRejected("import data must be a list of {\"parameter\": {...}, \"value\": ...} objects "
                                   "(the real tuner crashes on anything else)", 400)
-        self._tuner_import(data)
+        if not self._tuner_connected:
+            raise RequestRejected("Error: tuner has not been setup (the real manager never answers this request)",
+                                  409)
+        self._send(cmd.IMPORT_DATA, js_dumps(data))
         self.store.add_event("IMPORT_DATA", "", self._ms(), js_dumps(data))
 
     def shutdown(self) -> None:
@@ -710,6 +807,8 @@ class SimulatedManager:
             self.log("ERROR", "Error during shutting down NniManager: tuner not connected")
             self.exit()
             return
+        if self._tuner_connected:
+            self._send(cmd.TERMINATE)
         if self.profile is not None:
             if not _has_end_time(self.profile):
                 self._set_end_time()

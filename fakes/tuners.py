@@ -156,12 +156,14 @@ class GridSearchTuner:
     ``qloguniform`` are finite: after the last point :class:`NoMoreTrials` is raised. A point is
     never produced twice, and points received through :meth:`import_data` are skipped.
 
+    As in NNI, :meth:`update_search_space` builds the new grid but keeps the position in the walk
+    and the memory of produced points: the walk goes on from where it was in the new grid (which
+    can skip points), and raises ``IndexError`` at the next suggestion when the new space has more
+    parameters than the position has dimensions.
+
     Differences from NNI: normal-like quantiles use ``statistics.NormalDist`` instead of scipy's
-    ``erfinv`` (equal to a few ulps); after :meth:`update_search_space` the walk restarts at the
-    first point of the new grid (NNI keeps its old position vector, which can skip points or
-    crash when the number of parameters changes); nested choices more than one level deep work
-    (NNI raises ``KeyError`` on them). As in NNI, the memory of produced points survives a
-    search space update.
+    ``erfinv`` (equal to a few ulps); nested choices more than one level deep work (NNI raises
+    ``KeyError`` on them).
     """
 
     def __init__(self, optimize_mode: Optional[str] = None) -> None:
@@ -169,11 +171,11 @@ class GridSearchTuner:
         self._history: set[str] = set()
 
     def update_search_space(self, search_space: SearchSpace) -> None:
-        """Validate ``search_space`` and restart the walk over its grid (empty space: error)."""
+        """Validate ``search_space`` and walk its grid from the current position (empty space: error)."""
         flat = FlatSpace(search_space)
         if len(flat) == 0:
             raise SearchSpaceError("Search space is empty: GridSearch needs at least one parameter")
-        self._walker = GridWalker(flat)
+        self._walker = GridWalker(flat, self._walker.position if self._walker is not None else None)
 
     def generate_parameters(self, parameter_id: int) -> Parameters:
         """The next unseen grid point; :class:`NoMoreTrials` once the grid is exhausted."""

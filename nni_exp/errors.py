@@ -30,6 +30,7 @@ __all__ = [
     "ManagerUnreachableError",
     "ManagerTimeoutError",
     "InvalidResponseError",
+    "ExperimentStalledError",
 ]
 
 
@@ -154,6 +155,15 @@ class InvalidResponseError(NniExpError, requests.exceptions.JSONDecodeError):
         self.method = method
         self.url = url
         self.body = body
+
+
+class ExperimentStalledError(NniExpError, RuntimeError):
+    """A client waits on a fake manager that can never change again.
+
+    The fake raises it, naming the cause, where the real manager would leave the client waiting for
+    ever (a tuner that stopped after an exception, a manager that will not ask its tuner for more
+    trials, ...). Only fakes on a virtual clock detect it.
+    """
 
 
 class MissingConfigError(ConfigError, AssertionError):

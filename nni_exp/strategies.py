@@ -83,9 +83,11 @@ __all__ = [
 #: Every ``_type`` of NNI 3.0 (same order as :data:`fakes.search_space.SEARCH_SPACE_TYPES`).
 SEARCH_SPACE_TYPES: Tuple[str, ...] = ("choice", "randint", "uniform", "quniform", "loguniform", "qloguniform",
                                        "normal", "qnormal", "lognormal", "qlognormal")
-#: Built-in tuner names :func:`experiment_configs` uses (the fake samples at random for all but
-#: ``GridSearch``).
-TUNER_NAMES: Tuple[str, ...] = ("Random", "TPE", "Anneal", "Evolution", "GridSearch")
+#: Built-in tuner names :func:`experiment_configs` uses: NNI 3.0's tuners that run with ``nni`` alone
+#: and accept every search space type (Anneal needs hyperopt; Batch a special space). The fake runs
+#: them with NNI's own classes when ``nni`` is installed, else approximates all but ``Random`` and
+#: ``GridSearch`` by random sampling.
+TUNER_NAMES: Tuple[str, ...] = ("Random", "TPE", "Evolution", "GridSearch")
 _NAME_ALPHABET = string.ascii_letters + string.digits + "_"
 _DURATION_UNITS: Dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 #: Widest normal range :func:`parameters` draws from, in standard deviations around ``mu``.

@@ -15,7 +15,7 @@ pytest_plugins = ["pytester"]
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "downstream"
 #: Tests of the example, and those of them that need the in-memory fake (faults).
-EXAMPLE_TESTS = 8
+EXAMPLE_TESTS = 9
 FAKE_ONLY_TESTS = 2
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from fakes import FakeManager, ManagerTiming
 from nni_exp import Experiment
-from nni_exp.errors import ManagerError
+from nni_exp.errors import ExperimentStalledError, ManagerError
 
 from .conftest import make_config, three_second_trial
 
@@ -240,15 +240,29 @@ def test_unknown_tuner_errors_after_ten_seconds(fake3):
     exp.stop()
 
 
-def test_crashing_tuner_is_a_dispatcher_error():
-    def bad_tuner(parameter_id: int, search_space: dict, rng: Any) -> dict:
-        raise ZeroDivisionError("tuner bug")
+@pytest.mark.parametrize("search", ["own", "auto"])
+def test_a_raising_tuner_stops_the_dispatcher_not_the_experiment(search: str):
+    """As NNI 3.0 (measured): the dispatcher logs the traceback and stops; the manager stays RUNNING with
+    no error, trials already started finish, no new trial starts."""
+    calls = []
 
-    fake = FakeManager(three_second_trial, tuner=bad_tuner, seed=1)
-    exp = Experiment(make_config(), backend=fake)
-    assert exp.run() is False
-    assert fake.request("GET", 8080, "/check-status")["errors"] == [
-        "Dispatcher stream error, tuner may have crashed."]
+    def bad_tuner(parameter_id: int, search_space: dict, rng: Any) -> dict:
+        calls.append(parameter_id)
+        if len(calls) == 2:
+            raise ZeroDivisionError("tuner bug")
+        return {"x": 0.5}
+
+    fake = FakeManager(three_second_trial, tuner=bad_tuner, seed=1, search=search)
+    exp = Experiment(make_config(trial_concurrency=1, max_trial_number=5), backend=fake)
+    with pytest.raises(ExperimentStalledError, match="ZeroDivisionError: tuner bug"):
+        exp.run()
+    assert fake.request("GET", 8080, "/check-status") == {"status": "RUNNING", "errors": []}
+    assert [job.status for job in exp.list_trial_jobs()] == ["SUCCEEDED"]
+    log = fake.manager_at(8080).dispatcher_log.text
+    assert "ERROR (nni.runtime.msg_dispatcher_base/Thread-1 (command_queue_worker)) tuner bug" in log
+    assert "ZeroDivisionError: tuner bug" in log
+    fake.advance(3600)
+    assert len(exp.list_trial_jobs()) == 1
     exp.stop()
 
 
@@ -336,6 +350,12 @@ def test_customized_trial_runs_next(fake3):
 def test_import_data_is_listed_but_not_exported(fake3):
     exp = Experiment(make_config(), backend=fake3)
     exp.start()
+    # before the tuner connected, the real manager never answers (deliberate fix: 409)
+    with pytest.raises(ManagerError, match="tuner has not been setup") as raised:
+        fake3.request("POST", 8080, "/experiment/import-data", [{"parameter": {"x": 0.11}, "value": 0.5}])
+    assert raised.value.status_code == 409
+    assert fake3.request("GET", 8080, "/experiment/imported-data") == []
+    fake3.advance(ManagerTiming().tuner_startup)
     fake3.request("POST", 8080, "/experiment/import-data", [{"parameter": {"x": 0.11}, "value": 0.5}])
     fake3.request("POST", 8080, "/experiment/import-data", [{"parameter": {"x": 0.33}, "value": 0.1}])
     assert fake3.request("GET", 8080, "/experiment/imported-data") == [

@@ -7,6 +7,7 @@ Fixture, marker and option behaviour inside real pytest runs is in ``test_pytest
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import requests
 from fakes import FakeManager
 from nni_exp import Experiment, ExperimentConfig
 from nni_exp.errors import (
+    ExperimentStalledError,
     InvalidResponseError,
     ManagerError,
     ManagerStartError,
@@ -162,20 +164,48 @@ class TestInstrumentedFakeManager:
 
     @pytest.mark.parametrize("after", [0, 2])
     def test_tuner_error(self, after: int) -> None:
+        """As NNI 3.0 with a tuner that raises: RUNNING with no error for ever, the trials already
+        started finish, no new one starts; the fake ends a wait for the end with a clear error."""
         fake = InstrumentedFakeManager(three_second_trial, seed=1, faults={"tuner_error": after or True})
         with Experiment(make_config(), backend=fake) as exp:
-            assert exp.run(8080) is False
-            assert exp.get_status() == "ERROR"
-            assert len(exp.list_trial_jobs()) == after
-            assert "tuner may have crashed" in fake.request("GET", 8080, "/check-status")["errors"][0]
+            with pytest.raises(ExperimentStalledError, match="InjectedTunerError: injected fault"):
+                exp.run(8080)
+            assert exp.get_status() == "RUNNING"
+            assert fake.request("GET", 8080, "/check-status")["errors"] == []
+            jobs = exp.list_trial_jobs()
+            assert len(jobs) == after and {job.status for job in jobs} <= {"SUCCEEDED"}
+            assert "injected fault" in fake.manager_at(8080).dispatcher_log.text
 
     def test_tuner_error_keeps_the_configured_tuner(self) -> None:
         grid = {"x": {"_type": "choice", "_value": [1, 2, 3]}}
         fake = InstrumentedFakeManager(three_second_trial, faults={"tuner_error": 2})
         with Experiment(make_config(search_space=grid, tuner={"name": "GridSearch"}), backend=fake) as exp:
-            exp.run(8080)
+            exp.start(8080)
+            fake.advance(600)
             params = sorted(job.hyperParameters[0].parameters["x"] for job in exp.list_trial_jobs())
         assert params == [1, 2]
+
+    def test_tuner_dies(self) -> None:
+        """As NNI 3.0 when the dispatcher process is killed: ERROR 30 s after the connection dropped."""
+        fake = InstrumentedFakeManager(three_second_trial, seed=1, faults={"tuner_dies": 5})
+        with Experiment(make_config(max_trial_number=10, trial_concurrency=1), backend=fake) as exp:
+            exp.start(8080)
+            fake.advance(34.9)
+            assert exp.get_status() == "RUNNING"
+            fake.advance(0.2)
+            assert fake.request("GET", 8080, "/check-status") == {
+                "status": "ERROR", "errors": ["Dispatcher stream error, tuner may have crashed."]}
+            assert [job.status for job in exp.list_trial_jobs()] == ["SUCCEEDED"]  # asked for, never answered
+
+    def test_tuner_dies_before_it_connects(self) -> None:
+        fake = InstrumentedFakeManager(three_second_trial, seed=1, faults={"tuner_dies": 1})
+        with Experiment(make_config(), backend=fake) as exp:
+            exp.start(8080)
+            fake.advance(9.9)
+            assert exp.get_status() == "RUNNING"
+            fake.advance(0.2)
+            assert fake.request("GET", 8080, "/check-status")["errors"] == [
+                "tuner_command_channel: Tuner did not connect in 10 seconds. Please check tuner (dispatcher) log."]
 
     def test_crash_after(self) -> None:
         fake = InstrumentedFakeManager(three_second_trial, seed=1, faults={"crash_after": 20})
@@ -320,7 +350,8 @@ class TestReport:
     def test_describe_a_fake(self) -> None:
         fake = InstrumentedFakeManager(three_second_trial, seed=1, faults={"tuner_error": 2})
         with Experiment(make_config(), backend=fake) as exp:
-            exp.run(8080)
+            with pytest.raises(ExperimentStalledError):
+                exp.run(8080)
             jobs = exp.list_trial_jobs()
         text = describe([exp, fake, fake])  # the experiment and its fake are one block
         assert text.count("fake manager (seed=1") == 1
@@ -328,9 +359,10 @@ class TestReport:
         assert f"experiment {exp.id} on port 8080 [create, process exited]: status STOPPED" in text
         for job in jobs:
             x = job.hyperParameters[0].parameters["x"]
-            assert f"{job.trialJobId}  SUCCEEDED  {json.dumps({'x': x})}  {x}" in text
-        assert "tuner raised RuntimeError: injected fault" in text
-        assert "manager log line(s)" in text
+            assert re.search(rf"{job.trialJobId}  SUCCEEDED  {re.escape(json.dumps({'x': x}))} +{x}", text)
+        assert "the tuner (dispatcher) stopped after an exception: InjectedTunerError: injected fault" in text
+        assert "ERROR (nni.runtime.msg_dispatcher_base/Thread-1 (command_queue_worker)) injected fault" in text
+        assert "manager log line(s)" in text and "dispatcher log entries" in text
 
     def test_describe_a_plain_fake_and_a_server(self, server: FakeServer) -> None:
         fake = FakeManager(three_second_trial, seed=1)

@@ -221,17 +221,18 @@ def test_faults_through_the_marker(pytester: pytest.Pytester, faults: str, expec
     pytester.makepyfile(f"""
         import contextlib
         import pytest
-        from nni_exp.errors import ManagerStartError, PortInUseError
+        from nni_exp.errors import ExperimentStalledError, ManagerStartError, PortInUseError
 
         @pytest.mark.nni_fake(faults={faults})
         def test_fault(nni_experiment, nni_fake_manager):
             assert nni_experiment.backend is nni_fake_manager
             with {expectation}:
-                result = nni_experiment.run()
                 if {faults!r} == '{{"tuner_error": 1}}':
-                    assert result is False and nni_experiment.get_status() == "ERROR"
+                    with pytest.raises(ExperimentStalledError):
+                        nni_experiment.run()
+                    assert nni_experiment.get_status() == "RUNNING"
                 else:
-                    assert result is True
+                    assert nni_experiment.run() is True
     """)
     run(pytester).assert_outcomes(passed=1)
 
@@ -501,12 +502,13 @@ def test_failure_report_shows_status_trials_and_log(pytester: pytest.Pytester) -
     assert "fake manager (seed=1, virtual clock at" in first
     assert "[create, process running]: status DONE" in first
     assert "trials (4):" in first and "SUCCEEDED" in first and '{"x": 0.' in first
-    assert "last 4 manager log line(s):" in first
+    assert "search: NNI's own dispatcher" in first or "search: nni-exp's own samplers" in first
+    assert "last 6 manager log line(s):" in first
     assert "[t=0s] INFO (NNIManager) Change NNIManager status from: INITIALIZED to: RUNNING" in first
     assert "INFO (NNIManager) Experiment done." in first
-    assert "faults: tuner_error=1" in second and "status STOPPED (errors: Dispatcher stream error" in second
-    assert "process exited" in second and "trials: none" in second
-    assert "tuner raised RuntimeError: injected fault" in second
+    assert "faults: tuner_error=1" in second and "status STOPPED" in second and "(errors:" not in second
+    assert "process exited" in second and "trials (2):" in second  # the first request asked for two
+    assert "the tuner (dispatcher) stopped after an exception: InjectedTunerError: injected fault" in second
     assert "status RUNNING" in third
     assert "nni-exp: experiment state" not in text.split("_ test_fails_without_nni_fixtures _")[1]
 

@@ -261,7 +261,15 @@ def test_experiment_configs_start_on_the_fake(config):
         exp.start()
         fake.advance(60)
         assert exp.get_status() in ("RUNNING", "NO_MORE_TRIAL", "DONE", "TUNER_NO_MORE_TRIAL")
-        assert 1 <= len(exp.list_trial_jobs()) <= 3
+        search = fake.manager_at(exp.port).search
+        if search is not None and search.failure:
+            # Some valid spaces crash NNI 3.0's own tuners (a q-normal so narrow that draws repeat: the
+            # de-duplicating grid reaches infinite values, OverflowError); the real manager then stays
+            # RUNNING without trials, and so does the fake running NNI's classes.
+            assert search.implementation == "nni" and exp.get_status() == "RUNNING", search.failure
+            assert len(exp.list_trial_jobs()) <= 3
+        else:
+            assert 1 <= len(exp.list_trial_jobs()) <= 3
 
 
 def test_invalid_experiment_configs_fail_on_the_named_field():

@@ -8,6 +8,8 @@ import random
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fakes.search_space import SearchSpaceError, parameters_key
 from fakes.tuners import (
@@ -174,15 +176,63 @@ def test_grid_search_import_data_matches_nni(nni_tuners: Any) -> None:
     assert len(expected) == 12 - 2 + 1
 
 
-def test_grid_search_update_search_space_mid_experiment() -> None:
+def test_grid_search_update_keeps_the_position_in_the_walk() -> None:
+    """NNI's GridSearch keeps its position when the space changes (measured on the real manager: the
+    quniform [0, 1, 0.5] updated to [0, 1.5, 0.5] after the first trial gives 0.5, 0, 1.5, then ends)."""
+    tuner = started(GridSearchTuner(), {"x": {"_type": "quniform", "_value": [0, 1, 0.5]}})
+    assert tuner.generate_parameters(0) == {"x": 0.5}
+    tuner.update_search_space({"x": {"_type": "quniform", "_value": [0, 1.5, 0.5]}})
+    assert drain(tuner) == [{"x": 0.0}, {"x": 1.5}, "END"]
+
+
+def test_grid_search_update_remembers_points_and_may_skip_some() -> None:
+    tuner = started(GridSearchTuner(), {"a": {"_type": "choice", "_value": [1, 2]},
+                                        "b": {"_type": "choice", "_value": ["z", "y"]}})
+    assert [tuner.generate_parameters(i) for i in range(2)] == [{"a": 1, "b": "z"}, {"a": 1, "b": "y"}]
+    tuner.update_search_space({"a": {"_type": "choice", "_value": [1, 4, 5]}})
+    assert drain(tuner) == [{"a": 4}, {"a": 5}, "END"]  # {"a": 1} is skipped: the walk was past it
+
+
+def test_grid_search_update_with_more_parameters_fails_as_nni() -> None:
     tuner = started(GridSearchTuner(), {"a": {"_type": "choice", "_value": [1, 2]}})
     assert tuner.generate_parameters(0) == {"a": 1}
     tuner.update_search_space({"a": {"_type": "choice", "_value": [1, 2, 3]},
                                "b": {"_type": "choice", "_value": ["z"]}})
-    assert drain(tuner) == [{"a": 1, "b": "z"}, {"a": 2, "b": "z"}, {"a": 3, "b": "z"}, "END"]
-    # points already produced are remembered across updates (as in NNI)
-    tuner.update_search_space({"a": {"_type": "choice", "_value": [1, 4]}})
-    assert drain(tuner) == [{"a": 4}, "END"]
+    with pytest.raises(IndexError):
+        tuner.generate_parameters(1)
+
+
+@pytest.mark.real_nni
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.one_of(st.integers(1, 3), st.sampled_from(range(len(DISCRETE_SPACES)))
+                                .map(lambda i: -1 - i)), max_size=8),
+       first=st.sampled_from(range(len(DISCRETE_SPACES))))
+def test_grid_search_with_updates_equals_nni(nni_tuners: Any, steps: list[int], first: int) -> None:
+    """Any sequence of suggestions (n > 0: draw n) and updates (n < 0: switch to DISCRETE_SPACES[-n-1])."""
+    ours, theirs = started(GridSearchTuner(), DISCRETE_SPACES[first]), started(
+        nni_tuners.GridSearchTuner(), DISCRETE_SPACES[first])
+
+    def outcome(tuner: Any, exhausted: Any, action: Any) -> Any:
+        try:
+            return action(tuner)
+        except exhausted:
+            return "END"
+        except IndexError:
+            return "IndexError"
+
+    for step in steps:
+        if step < 0:
+            space = DISCRETE_SPACES[-step - 1]
+            assert outcome(ours, NoMoreTrials, lambda t, s=space: t.update_search_space(s)) == outcome(
+                theirs, nni_tuners.NoMoreTrialError, lambda t, s=space: t.update_search_space(s))
+            continue
+        for _ in range(step):
+            mine = outcome(ours, NoMoreTrials, lambda t: t.generate_parameters(0))
+            nni_one = outcome(theirs, nni_tuners.NoMoreTrialError, lambda t: t.generate_parameters(0))
+            assert (parameters_key(mine) if isinstance(mine, dict) else mine) == (
+                parameters_key(nni_one) if isinstance(nni_one, dict) else nni_one)
+            if mine == "IndexError":
+                return
 
 
 def test_grid_search_rejects_empty_and_bad_spaces() -> None:

@@ -47,7 +47,7 @@ def free_port() -> int:
 
 def make_fake(spec: FakeSpec) -> Any:
     """The fake manager of a test: an :class:`~nni_exp.testing.faults.InstrumentedFakeManager`
-    configured from the marker (trial, seed, tuner, timing, faults; ``time_scale`` → a clock that
+    configured from the marker (trial, seed, tuner, search, timing, faults; ``time_scale`` → a clock that
     follows real time)."""
     from fakes import ScaledRealClock
 
@@ -60,7 +60,7 @@ def make_fake(spec: FakeSpec) -> Any:
         trial = load_trial_function(trial)
     clock = ScaledRealClock(spec.time_scale) if spec.time_scale is not None else None
     return InstrumentedFakeManager(trial, seed=spec.seed, tuner=spec.tuner, timing=spec.timing, clock=clock,
-                                   faults=spec.faults)
+                                   faults=spec.faults, search=spec.search or "auto")
 
 
 def trial_reference(trial: Any) -> Optional[str]:
@@ -90,13 +90,16 @@ def child_pythonpath() -> str:
     return os.pathsep.join(dict.fromkeys(entries))
 
 
-def make_server_backend(home: Path, *, trial: Optional[str], seed: Optional[int], time_scale: float) -> Any:
+def make_server_backend(home: Path, *, trial: Optional[str], seed: Optional[int], time_scale: float,
+                        search: Optional[str] = None) -> Any:
     """A ``RealBackend`` that launches ``python -m fakes.server`` (the fake manager's HTTP server)."""
     from nni_exp.real import RealBackend
 
     command = [sys.executable, "-m", "fakes.server", "--time-scale", f"{time_scale:g}"]
     if seed is not None:
         command += ["--seed", str(seed)]
+    if search is not None:
+        command += ["--search", search]
     if trial is not None:
         command += ["--trial", trial]
     return RealBackend(home=home, manager_command=command, env={"PYTHONPATH": child_pythonpath()}, kill_grace=1.0)

@@ -15,10 +15,17 @@ A test asks for faults with ``@pytest.mark.nni_fake(faults={...})`` (or builds
     The first ``N`` ``GET /check-status`` of each manager answer the bare text ``INITIALIZING``
     (not JSON), as the real manager does while it starts; a client must retry.
 ``tuner_error: True | N``
-    The tuner crashes when asked for parameters after having produced ``N`` sets (``True``: 0, at
-    the first request). The experiment goes to ``ERROR`` with the real manager's "Dispatcher stream
-    error, tuner may have crashed." The configured tuner (or the ``tuner=`` override) produces the
-    first ``N`` sets.
+    The tuner raises when asked for parameters once it has produced ``N`` sets (``True``: 0, at
+    the first request); the configured tuner (or the ``tuner=`` override) produces those first sets.
+    As with NNI 3.0, the dispatcher logs the traceback and stops: the experiment stays ``RUNNING``
+    with ``errors: []``, trials already started run to their end, no new trial starts (a client
+    waiting for the end gets :class:`~nni_exp.errors.ExperimentStalledError` from the fake, where
+    the real manager would keep it waiting).
+``tuner_dies: SECONDS``
+    The dispatcher process dies (as by SIGKILL) ``SECONDS`` virtual seconds after the experiment
+    started. As with NNI 3.0, the manager notices the lost connection and, 30 seconds later, goes to
+    ``ERROR`` with "Dispatcher stream error, tuner may have crashed."; a dispatcher that dies before
+    it connected ends the start-up with "Tuner did not connect in 10 seconds".
 ``crash_after: SECONDS``
     Each manager process dies (as by SIGKILL, without its shutdown) ``SECONDS`` virtual seconds
     after it was spawned: its port closes and its manifest record reads STOPPED.
@@ -32,7 +39,7 @@ A test asks for faults with ``@pytest.mark.nni_fake(faults={...})`` (or builds
     the client gives up or the test ends) or ``"unreachable"``.
 
 Faults apply only to what goes through the backend protocol (``request``, ``handle``,
-``is_port_idle``, spawned tuners and processes); :meth:`InstrumentedFakeManager.faults_suspended`
+``is_port_idle``, spawned dispatchers and processes); :meth:`InstrumentedFakeManager.faults_suspended`
 switches them off for a while (the plugin starts ``nni_fake_server``'s experiment that way).
 """
 
@@ -41,15 +48,13 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import json
-import random
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 from urllib.parse import unquote, urlsplit
 
 from fakes import FakeManager, FakeProcess
 from fakes.router import API_ROOT, RouterResponse
 from fakes.simulator import SimulatedManager
-from fakes.tuners import Tuner, create_tuner
 from nni_exp.backend import ManagerArgs, RunMode
 from nni_exp.errors import ManagerTimeoutError, ManagerUnreachableError
 from nni_exp.rest import build_url, decode_answer, strip_prefix
@@ -57,7 +62,8 @@ from nni_exp.rest import build_url, decode_answer, strip_prefix
 __all__ = ["FaultPlan", "InstrumentedFakeManager", "FaultTimeout", "KNOWN_FAULTS", "INITIALIZING_TEXT"]
 
 #: Names accepted in a faults mapping.
-KNOWN_FAULTS = ("unreachable", "port_in_use", "initializing_polls", "tuner_error", "crash_after", "fail_requests")
+KNOWN_FAULTS = ("unreachable", "port_in_use", "initializing_polls", "tuner_error", "tuner_dies", "crash_after",
+                "fail_requests")
 #: What the real manager answers to ``GET /check-status`` while it starts.
 INITIALIZING_TEXT = "INITIALIZING"
 _TEXT = "text/plain; charset=utf-8"
@@ -79,6 +85,7 @@ class FaultPlan:
     port_in_use: bool = False
     initializing_polls: int = 0
     tuner_error: Optional[int] = None
+    tuner_dies: Optional[float] = None
     crash_after: Optional[float] = None
     fail_requests: Tuple[Tuple[str, str, Outcome], ...] = field(default=())
 
@@ -99,13 +106,15 @@ class FaultPlan:
             port_in_use=_flag(faults, "port_in_use"),
             initializing_polls=_count(faults.get("initializing_polls", 0), "initializing_polls"),
             tuner_error=_tuner_error(faults.get("tuner_error")),
+            tuner_dies=_seconds(faults.get("tuner_dies"), "tuner_dies"),
             crash_after=_seconds(faults.get("crash_after"), "crash_after"),
             fail_requests=_fail_requests(faults.get("fail_requests") or {}),
         )
 
     def __bool__(self) -> bool:
         return bool(self.unreachable or self.port_in_use or self.initializing_polls
-                    or self.tuner_error is not None or self.crash_after is not None or self.fail_requests)
+                    or self.tuner_error is not None or self.tuner_dies is not None or self.crash_after is not None
+                    or self.fail_requests)
 
     def failure_for(self, method: str, api_path: str) -> Optional[Outcome]:
         """The ``fail_requests`` outcome for ``method`` on ``api_path`` (relative to the API root), if any."""
@@ -160,42 +169,6 @@ def _fail_requests(value: Any) -> Tuple[Tuple[str, str, Outcome], ...]:
                              f"got {outcome!r}")
         rules.append((parts[0].upper(), "/" + parts[1].strip("/").lower(), outcome))
     return tuple(rules)
-
-
-class _FailingTuner:
-    """A tuner that crashes once it has produced ``after`` parameter sets.
-
-    The real tuner (configured, or the fake's ``tuner=`` override) is built lazily from the
-    experiment's profile, so the first ``after`` sets are the ones it would have produced.
-    """
-
-    def __init__(self, build: Callable[[], Tuner], after: int) -> None:
-        self._build = build
-        self._inner: Optional[Tuner] = None
-        self.after = after
-        self.produced = 0
-
-    @property
-    def inner(self) -> Tuner:
-        if self._inner is None:
-            self._inner = self._build()
-        return self._inner
-
-    def update_search_space(self, search_space: Dict[str, Any]) -> None:
-        self.inner.update_search_space(search_space)
-
-    def generate_parameters(self, parameter_id: int) -> Dict[str, Any]:
-        if self.produced >= self.after:
-            raise RuntimeError(f"injected fault: tuner crashed after {self.after} parameter set(s)")
-        params = self.inner.generate_parameters(parameter_id)
-        self.produced += 1
-        return params
-
-    def receive_trial_result(self, parameter_id: int, parameters: Dict[str, Any], value: Any) -> None:
-        self.inner.receive_trial_result(parameter_id, parameters, value)
-
-    def import_data(self, data: List[Dict[str, Any]]) -> None:
-        self.inner.import_data(data)
 
 
 class InstrumentedFakeManager(FakeManager):
@@ -253,18 +226,12 @@ class InstrumentedFakeManager(FakeManager):
             self._status_polls[manager.pid] = 0
             if self.faults.crash_after is not None:
                 self._crash_at[manager.pid] = self.clock.monotonic() + self.faults.crash_after
-            if self.faults.tuner_error is not None:
-                manager.tuner_override = _FailingTuner(self._tuner_builder(manager), self.faults.tuner_error)
+            if self.faults.tuner_dies is not None:
+                manager.dispatcher_dies_at = self.clock.monotonic() + self.faults.tuner_dies
         return process
 
-    def _tuner_builder(self, manager: SimulatedManager) -> Callable[[], Tuner]:
-        override = self.tuner
-
-        def build() -> Tuner:
-            params = (manager.profile or {}).get("params") or {}
-            return create_tuner(params.get("tuner"), rng=random.Random(manager.rng.random()), override=override)
-
-        return build
+    def _search_faults(self, manager: SimulatedManager) -> Dict[str, Any]:
+        return {"fail_after": self.faults.tuner_error}
 
     def is_port_idle(self, port: int) -> bool:
         if self.faults_active and self.faults.port_in_use:

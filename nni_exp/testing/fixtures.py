@@ -257,7 +257,8 @@ def nni_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         backend = make_real_backend(home)
     else:
         scale = spec.time_scale if spec.time_scale is not None else time_scale(request.config)
-        backend = make_server_backend(home, trial=trial_reference(spec.trial), seed=spec.seed, time_scale=scale)
+        backend = make_server_backend(home, trial=trial_reference(spec.trial), seed=spec.seed, time_scale=scale,
+                                      search=spec.search)
     track(request, backend)
     try:
         yield backend

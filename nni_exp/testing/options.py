@@ -41,7 +41,8 @@ DEFAULT_TIME_SCALE = 100.0
 #: Name of the marker that configures the fake manager of one test.
 MARKER_NAME = "nni_fake"
 MARKER_HELP = (
-    "nni_fake(trial=None, seed=None, tuner=None, faults=None, timing=None, time_scale=None): configure the "
+    "nni_fake(trial=None, seed=None, tuner=None, search=None, faults=None, timing=None, time_scale=None): "
+    "configure the "
     "fake NNI manager of nni_fake_manager / nni_experiment / nni_fake_server for this test"
 )
 #: Environment variable that turns a skip for a missing ``nni`` into a failure.
@@ -50,7 +51,7 @@ REQUIRE_REAL_ENV = "NNI_EXP_REQUIRE_REAL"
 _BACKEND_OPTION = "nni_backend"
 _REQUIRE_OPTION = "nni_require_real"
 _TIME_SCALE_INI = "nni_time_scale"
-_MARKER_KEYS = ("trial", "seed", "tuner", "faults", "timing", "time_scale")
+_MARKER_KEYS = ("trial", "seed", "tuner", "search", "faults", "timing", "time_scale")
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -106,7 +107,8 @@ class FakeSpec:
     """What ``@pytest.mark.nni_fake(...)`` asks of the test's fake manager (all optional).
 
     ``trial``: a trial function ``fn(params, trial)`` or a ``"module:function"`` string; ``seed``: an
-    int; ``tuner``: a tuner object or callable (see :class:`fakes.FakeManager`); ``faults``: a
+    int; ``tuner``: a tuner object or callable (see :class:`fakes.FakeManager`); ``search``:
+    ``"auto"``, ``"nni"`` or ``"own"``, who runs the search (see :mod:`fakes.search`); ``faults``: a
     mapping of faults (see :mod:`nni_exp.testing.faults`); ``timing``: a
     :class:`fakes.ManagerTiming`; ``time_scale``: make the fake follow real time at this many virtual
     seconds per real second instead of its virtual clock.
@@ -115,6 +117,7 @@ class FakeSpec:
     trial: Any = None
     seed: Optional[int] = None
     tuner: Any = None
+    search: Optional[str] = None
     faults: Mapping[str, Any] = field(default_factory=dict)
     timing: Any = None
     time_scale: Optional[float] = None
@@ -160,5 +163,8 @@ def fake_spec(node: pytest.Item) -> FakeSpec:
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < float("inf"):
             raise TypeError(f"@pytest.mark.{MARKER_NAME}(time_scale=...) must be a positive number, got {scale!r}")
         scale = float(scale)
-    return FakeSpec(trial=trial, seed=seed, tuner=kwargs.get("tuner"), faults=dict(faults),
+    search = kwargs.get("search")
+    if search is not None and search not in ("auto", "nni", "own"):
+        raise TypeError(f"@pytest.mark.{MARKER_NAME}(search=...) must be 'auto', 'nni' or 'own', got {search!r}")
+    return FakeSpec(trial=trial, seed=seed, tuner=kwargs.get("tuner"), search=search, faults=dict(faults),
                     timing=kwargs.get("timing"), time_scale=scale)

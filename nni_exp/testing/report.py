@@ -99,8 +99,26 @@ def describe_fake(fake: Any) -> str:
         lines.append(_indent(trial_table(jobs)))
         origin_ms = (fake.clock.time() - fake.clock.monotonic()) * 1000
         lines.append(_indent(_log_tail([_virtual_time(line, origin_ms) for line in manager.log_lines])))
+        dispatcher = _dispatcher_tail(manager)
+        if dispatcher:
+            lines.append(_indent(dispatcher))
         blocks.append("\n".join(lines))
     return "\n".join(blocks)
+
+
+def _dispatcher_tail(manager: Any) -> str:
+    """The search's implementation and the end of its ``dispatcher.log`` (tracebacks kept whole)."""
+    search = getattr(manager, "search", None)
+    entries = list(getattr(getattr(manager, "dispatcher_log", None), "entries", []))
+    if search is None and not entries:
+        return ""
+    head = [search.info.describe()] if search is not None else []
+    if search is not None and search.failure:
+        head.append(f"the tuner (dispatcher) stopped after an exception: {search.failure}")
+    tail = entries[-LOG_LINES:]
+    body = [f"last {len(tail)} dispatcher log entr{'y' if len(tail) == 1 else 'ies'}:",
+            *("  " + line for entry in tail for line in entry.splitlines())] if tail else []
+    return "\n".join(head + body)
 
 
 def _virtual_time(line: str, origin_ms: float) -> str:

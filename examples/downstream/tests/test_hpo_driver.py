@@ -12,7 +12,7 @@ import pytest
 import requests
 from hpo_driver import Progress, TuningFailed, summarize, tune
 
-from nni_exp.errors import ManagerError
+from nni_exp.errors import ExperimentStalledError, ManagerError
 
 
 def peak_at_0_3(params, trial):
@@ -62,9 +62,21 @@ def test_failed_trials_are_ignored(nni_config, nni_backend, nni_port):
     assert tune(config, nni_backend, port=nni_port) == {"x": 0.4}
 
 
+@pytest.mark.nni_fake(trial=fails_above_half, seed=2)
+def test_no_succeeded_trial_is_reported(nni_config, nni_backend, nni_port):
+    grid = {"x": {"_type": "choice", "_value": [0.6, 0.7, 0.9]}}
+    config = nni_config(search_space=grid, tuner={"name": "GridSearch"}, max_trial_number=2,
+                        trial_concurrency=1)
+
+    with pytest.raises(TuningFailed, match="no trial succeeded"):
+        tune(config, nni_backend, port=nni_port)
+
+
 @pytest.mark.nni_fake(faults={"tuner_error": 1})
 def test_a_crashing_tuner_is_reported(nni_config, nni_backend, nni_port):
-    with pytest.raises(TuningFailed, match="ERROR"):
+    # NNI 3.0 leaves an experiment whose tuner raised RUNNING for ever: tune() would wait for ever on
+    # the real manager. The in-memory fake ends that wait with an error naming the cause.
+    with pytest.raises(ExperimentStalledError, match="tuner"):
         tune(nni_config(), nni_backend, port=nni_port)
 
 
