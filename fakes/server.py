@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import datetime
 import errno
+import hashlib
 import json
 import re
 import signal
@@ -190,6 +191,15 @@ class _ManagerLog:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+
+
+def _process_seed(seed: Optional[int], experiment_id: str) -> Optional[int]:
+    """The seed of this process's fake: ``--seed`` and the experiment id together, so that the
+    experiments of one machine (one process each) do not all draw the same trial ids."""
+    if seed is None:
+        return None
+    digest = hashlib.sha256(f"{seed}:{experiment_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
 
 
 class _DispatcherLogFile:
@@ -344,7 +354,8 @@ class FakeManagerServer:
         prefix = f"/{args.url_prefix}" if args.url_prefix else ""
         self.log.write("INFO", "RestServer", f"Listening on {address}, API at {prefix}{API_ROOT}")
         try:
-            self.fake = FakeManager(trial, seed=self.args.seed, clock=self.clock, manifest=self.manifest,
+            self.fake = FakeManager(trial, seed=_process_seed(self.args.seed, args.experiment_id), clock=self.clock,
+                                    manifest=self.manifest,
                                     storage=self.storage, search=self.args.search)
         except SearchUnavailableError as error:
             self._close_http()

@@ -51,6 +51,7 @@ def test_every_deliberate_fix_is_recorded() -> None:
     # what the real manager did, as the README says
     assert used["unknown-update-type"] == {"timeout": True}
     assert used["search-space-before-tuner"] == {"timeout": True}
+    assert used["import-data-before-tuner"] == {"timeout": True}
     assert used["metadata-without-record"] == {"timeout": True}
     assert (used["unknown-trial-get"]["status"], used["unknown-trial-get"]["body"]) == (200, "")
     assert used["unknown-trial-delete"]["status"] == 500

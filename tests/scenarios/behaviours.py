@@ -21,7 +21,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any, Dict, Tuple
 
-__all__ = ["TrialBehaviour", "BEHAVIOURS", "STEADY", "FAIL_FIRST_DICT", "LONG", "SLOW", "behaviour"]
+__all__ = ["TrialBehaviour", "BEHAVIOURS", "STEADY", "FAIL_FIRST_DICT", "LONG", "SLOW", "PACED", "CUSTOM_TUNERS",
+           "behaviour", "CUSTOM_TUNER_MODULE"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class TrialBehaviour:
         The final metric: ``"x"`` (the parameter ``x``) or ``"dict"`` (``{"default": x, "other": 1}``).
     fail_sequences
         Sequence ids of the trials that fail (raise, exit code 1) at ``duration`` instead of reporting.
+    files
+        More files of the trial code directory, ``(name, text)`` pairs (e.g. a custom tuner's module).
     """
 
     name: str
@@ -47,6 +50,7 @@ class TrialBehaviour:
     intermediate: Tuple[float, ...] = (2.2, 2.6)
     metric: str = "x"
     fail_sequences: Tuple[int, ...] = ()
+    files: Tuple[Tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.metric not in ("x", "dict"):
@@ -125,7 +129,65 @@ LONG = TrialBehaviour("LONG", duration=30.0)
 #: 5 s: outlives a short experiment duration limit.
 SLOW = TrialBehaviour("SLOW", duration=5.0)
 
-BEHAVIOURS: Dict[str, TrialBehaviour] = {b.name: b for b in (STEADY, FAIL_FIRST_DICT, LONG, SLOW)}
+#: 5 s, intermediate results 1 s apart (an assessor's kill lands before the next one).
+PACED = TrialBehaviour("PACED", duration=5.0, intermediate=(2.5, 3.5, 4.5))
+
+#: ``tuner_code/custom_tuners.py`` of :data:`CUSTOM_TUNERS`: two custom tuners (``className``
+#: ``custom_tuners.HalvingTuner`` and ``custom_tuners.RaisingTuner``).
+CUSTOM_TUNER_MODULE = textwrap.dedent("""\
+    # Generated from tests.scenarios.behaviours.CUSTOM_TUNER_MODULE: do not edit.
+    import logging
+
+    import nni
+    from nni.tuner import Tuner
+
+    _logger = logging.getLogger("nni.custom_tuners")
+
+
+    class HalvingTuner(Tuner):
+        \"\"\"Deterministic: x starts at ``start``, then each suggestion is half the last result plus 0.05.\"\"\"
+
+        def __init__(self, start=0.8):
+            self.next_x = start
+            self.results = []
+
+        def update_search_space(self, search_space):
+            _logger.info("HalvingTuner got a space of %d parameter(s)", len(search_space))
+
+        def generate_parameters(self, parameter_id, **kwargs):
+            if len(self.results) >= 3:
+                raise nni.NoMoreTrialError("three results are enough")
+            return {"x": round(self.next_x, 6)}
+
+        def receive_trial_result(self, parameter_id, parameters, value, **kwargs):
+            self.results.append(value)
+            self.next_x = value / 2 + 0.05
+
+
+    class RaisingTuner(Tuner):
+        \"\"\"Suggests x = 0.1, 0.2, ... and raises on call ``fail_on``.\"\"\"
+
+        def __init__(self, fail_on=3):
+            self.calls = 0
+            self.fail_on = fail_on
+
+        def update_search_space(self, search_space):
+            pass
+
+        def generate_parameters(self, parameter_id, **kwargs):
+            self.calls += 1
+            if self.calls == self.fail_on:
+                raise ValueError("call %d of generate_parameters fails" % self.calls)
+            return {"x": round(0.1 * self.calls, 6)}
+
+        def receive_trial_result(self, parameter_id, parameters, value, **kwargs):
+            pass
+""")
+#: 3 s trials (as STEADY) with the custom tuners' module in the code directory.
+CUSTOM_TUNERS = TrialBehaviour("CUSTOM_TUNERS", files=(("tuner_code/custom_tuners.py", CUSTOM_TUNER_MODULE),))
+
+BEHAVIOURS: Dict[str, TrialBehaviour] = {b.name: b for b in (STEADY, FAIL_FIRST_DICT, LONG, SLOW, PACED,
+                                                             CUSTOM_TUNERS)}
 
 
 def behaviour(name: str) -> TrialBehaviour:

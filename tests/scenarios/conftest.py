@@ -22,7 +22,7 @@ from typing import Callable, Dict, Iterator, List, Tuple, Union
 
 import pytest
 
-from .scenarios import run_scenario
+from .scenarios import SCENARIOS, run_scenario
 from .session import Session
 from .targets import TARGET_NAMES, TargetKind, nni_missing_reason
 
@@ -89,6 +89,14 @@ def scenario(target: TargetKind, _scenario_runs: _Runs) -> Callable[[str], Sessi
     """``scenario(name)``: the run of scenario ``name`` on this target (run on first use)."""
 
     def get(name: str) -> Session:
+        spec = SCENARIOS[name]
+        if spec.nni_search and target.is_fake:
+            from fakes.search import nni_missing_reason as search_missing
+
+            reason = search_missing()
+            if reason:
+                pytest.skip(f"scenario {name} is about NNI's own algorithms, which the fakes run only with nni "
+                            f"({reason}); without it they approximate them (README, 'The search')")
         key = (target.name, name)
         if key not in _scenario_runs:
             try:

@@ -15,6 +15,10 @@
   another trial's parameters. JSON text becomes
   ``{"$json": <normalized content>, "$style": "py" | "js" | "-"}``: ``py`` for Python's ``", "``
   spacing, ``js`` for JavaScript's compact form, ``-`` when the text has no separator.
+
+``Normalizer(exact=True)`` keeps parameter values, metric values and ``parameterId`` strings: for
+scenarios that run one trial at a time with seeded algorithms, where every target must produce the
+very same numbers (the race above needs concurrent trials).
 """
 
 from __future__ import annotations
@@ -79,7 +83,8 @@ class Normalizer:
     Ids are registered by the session as it learns them (:meth:`add_id`); paths with :meth:`add_path`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, exact: bool = False) -> None:
+        self.exact = exact
         self._ids: Dict[str, str] = {}
         self._paths: List[Tuple[str, str]] = []
 
@@ -114,17 +119,19 @@ class Normalizer:
         if obj is None or isinstance(obj, bool):
             return obj
         if isinstance(obj, (int, float)):
-            if metric:
-                return "<number>"
             if key in _TIMESTAMP_KEYS:
                 return "<ms>"
             if key in _VOLATILE_KEYS:
                 return _VOLATILE_KEYS[key]
+            if self.exact:
+                return obj
+            if metric:
+                return "<number>"
             if isinstance(obj, float) and not (math.isfinite(obj) and obj == int(obj)):
                 return "<float>"
             return obj
         if isinstance(obj, str):
-            if key == "parameterId":
+            if key == "parameterId" and not self.exact:
                 return "<parameter-id>"
             if key in _JSON_TEXT_KEYS:
                 ok, value, style = decode_json_text(obj)

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Callable, Dict
 
 from . import conditions as c
-from .behaviours import FAIL_FIRST_DICT, LONG, SLOW, STEADY, TrialBehaviour
+from .behaviours import CUSTOM_TUNERS, FAIL_FIRST_DICT, LONG, PACED, SLOW, STEADY, TrialBehaviour
 from .session import Config, Profile, Session
-from .targets import SEARCH_SPACE, TargetKind
+from .targets import CODE_PLACEHOLDER, SEARCH_SPACE, SEED, TargetKind
 
-__all__ = ["Scenario", "SCENARIOS", "run_scenario", "NEW_SPACE", "GRID_SPACE"]
+__all__ = ["Scenario", "SCENARIOS", "run_scenario", "NEW_SPACE", "GRID_SPACE", "TPE_ARGS", "EVOLUTION_SPACE",
+           "MEDIANSTOP_XS", "HYPERBAND_ARGS"]
 
 #: The search space set by the SEARCH_SPACE update: x in [10, 20].
 NEW_SPACE = {"x": {"_type": "uniform", "_value": [10, 20]}}
@@ -27,16 +28,25 @@ NEW_SPACE = {"x": {"_type": "uniform", "_value": [10, 20]}}
 GRID_SPACE = {"x": {"_type": "choice", "_value": [1, 2, 3]}}
 #: Real seconds to wait for an answer the real manager never sends.
 NO_ANSWER = 1.5
+#: The same, for requests that must be over before the real dispatcher connects (~2 s after start).
+EARLY_NO_ANSWER = 0.6
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """A named driver, the trial behaviour of its machine and the fake server's time scale."""
+    """A named driver, the trial behaviour of its machine and the fake server's time scale.
+
+    ``exact``: the run is compared value for value (parameters, metrics, parameter ids), see
+    :class:`tests.scenarios.normalize.Normalizer`. ``nni_search``: the scenario is about NNI's own
+    algorithms; the fakes run it only where ``nni`` can be imported (elsewhere they approximate them).
+    """
 
     name: str
     behaviour: TrialBehaviour
     driver: Callable[[Session], None]
     time_scale: float = 20.0
+    exact: bool = False
+    nni_search: bool = False
 
     @property
     def doc(self) -> str:
@@ -47,12 +57,12 @@ class Scenario:
 SCENARIOS: Dict[str, Scenario] = {}
 
 
-def scenario(behaviour: TrialBehaviour, time_scale: float = 20.0) -> Callable[[Callable[[Session], None]],
-                                                                             Callable[[Session], None]]:
+def scenario(behaviour: TrialBehaviour, time_scale: float = 20.0, *, exact: bool = False,
+             nni_search: bool = False) -> Callable[[Callable[[Session], None]], Callable[[Session], None]]:
     """Register a driver (named after its function) with its trial behaviour."""
 
     def register(driver: Callable[[Session], None]) -> Callable[[Session], None]:
-        SCENARIOS[driver.__name__] = Scenario(driver.__name__, behaviour, driver, time_scale)
+        SCENARIOS[driver.__name__] = Scenario(driver.__name__, behaviour, driver, time_scale, exact, nni_search)
         return driver
 
     return register
@@ -65,7 +75,7 @@ def run_scenario(kind: TargetKind, name: str) -> Session:
     driver fails.
     """
     spec = SCENARIOS[name]
-    session = Session(kind, name, spec.behaviour, spec.time_scale)
+    session = Session(kind, name, spec.behaviour, spec.time_scale, exact=spec.exact)
     try:
         spec.driver(session)
     finally:
@@ -221,12 +231,16 @@ def failing(s: Session) -> None:
 @scenario(LONG, time_scale=2.0)
 def kill_running(s: Session) -> None:
     """Concurrency 1, 30 s trials: kill the running trial #0 after its first report (USER_CANCELED at
-    once, endTime a little later), trial #1 starts. Also: SEARCH_SPACE before the tuner connected (real:
-    no answer)."""
+    once, endTime a little later), trial #1 starts. Also: import-data and SEARCH_SPACE before the tuner
+    connected (real: no answer, nothing imported)."""
     s.create("A", trial_concurrency=1, max_trial_number=2)
     s.start("A", "P0")
+    # the real dispatcher connects about 2 s after the start: both requests must be over before
+    s.request("A", "POST", "/experiment/import-data", [{"parameter": {"x": 0.5}, "value": 0.5}],
+              name="fix.import_data_before_tuner", fix="import-data-before-tuner", timeout=EARLY_NO_ANSWER)
     s.request("A", "PUT", "/experiment?update_type=SEARCH_SPACE", Profile({"searchSpace": SEARCH_SPACE}),
-              name="fix.search_space_before_tuner", fix="search-space-before-tuner", timeout=NO_ANSWER)
+              name="fix.search_space_before_tuner", fix="search-space-before-tuner", timeout=EARLY_NO_ANSWER)
+    s.request("A", "GET", "/experiment/imported-data", name="imported_before_tuner")
     # Kill once the trial reported: the real manager sends SIGINT, and a Python trial interrupted while
     # the interpreter still starts up exits with code 1 (FAILED, with stderrPath), not by the signal.
     s.wait("A", c.all_of(c.trial(0, "RUNNING"), c.metrics(0, 1)), 30, name="running")
@@ -371,3 +385,148 @@ def url_prefix(s: Session) -> None:
     s.request("A", "GET", "/experiment-metadata", name="metadata")
     s.stop("A")
     s.manifest("A", name="stopped.manifest")
+
+
+# ---------------------------------------------------------------------- NNI's own algorithms
+#
+# One trial at a time and seeded algorithms: every target must produce the very same parameters,
+# parameter ids and metrics (exact=True), except where NNI's algorithm takes no seed (Evolution,
+# Hyperband): there the structure is compared.
+
+#: TPE, seeded, leaving its random start-up after two results.
+TPE_ARGS = {"optimize_mode": "maximize", "seed": SEED, "tpe_args": {"n_startup_jobs": 2}}
+#: Two parameters, so that Evolution's mutations (one parameter re-drawn) show.
+EVOLUTION_SPACE = {"x": {"_type": "uniform", "_value": [0, 1]}, "y": {"_type": "uniform", "_value": [0, 1]}}
+#: The Batch tuner's trials of ``medianstop``: trial #2 (x = 0.1) is stopped after its first report.
+MEDIANSTOP_XS = (0.5, 0.9, 0.1, 0.7)
+#: Hyperband with a first bracket of three configurations of budget 1.
+HYPERBAND_ARGS = {"optimize_mode": "maximize", "R": 3, "eta": 3}
+
+
+def _parameters(s: Session, name: str) -> None:
+    """Every endpoint that shows parameters or metrics, compared value for value."""
+    s.request("A", "GET", "/trial-jobs", name=f"{name}.trial_jobs")
+    s.request("A", "GET", "/metric-data", name=f"{name}.metrics", compare="sorted")
+    s.request("A", "GET", "/export-data", name=f"{name}.export", compare="sorted")
+    s.request("A", "GET", "/job-statistics", name=f"{name}.statistics")
+
+
+@scenario(STEADY, exact=True, nni_search=True)
+def tpe(s: Session) -> None:
+    """TPE (NNI's quickstart tuner), seeded, one trial at a time: the same five parameter sets and
+    parameter ids on every target (two random start-up trials, then TPE's model)."""
+    s.create("A", tuner={"name": "TPE", "class_args": TPE_ARGS}, trial_concurrency=1, max_trial_number=5)
+    s.start("A", "P0")
+    s.wait("A", c.status("DONE"), 90, name="to_done")
+    _parameters(s, "done")
+    s.dispatcher_log("A", name="dispatcher_log")
+    s.stop("A")
+
+
+@scenario(STEADY, nni_search=True)
+def evolution(s: Session) -> None:
+    """Evolution (no seed in NNI 3.0) with a population of 2, one trial at a time: two random trials,
+    then mutations of a parent (one parameter re-drawn)."""
+    s.create("A", search_space=EVOLUTION_SPACE, tuner={"name": "Evolution", "class_args": {
+        "optimize_mode": "maximize", "population_size": 2}}, trial_concurrency=1, max_trial_number=5)
+    s.start("A", "P0")
+    s.wait("A", c.status("DONE"), 90, name="to_done")
+    s.request("A", "GET", "/trial-jobs", name="trial_jobs")
+    s.request("A", "GET", "/job-statistics", name="statistics")
+    s.stop("A")
+
+
+@scenario(STEADY, exact=True, nni_search=True)
+def grid_update(s: Session) -> None:
+    """GridSearch over quniform [0, 1, 0.5], updated to [0, 1.5, 0.5] while trial #0 runs: the walk
+    goes on from its position (0.5, then 0 and 1.5), then TUNER_NO_MORE_TRIAL."""
+    s.create("A", search_space={"x": {"_type": "quniform", "_value": [0, 1, 0.5]}}, tuner={"name": "GridSearch"},
+             trial_concurrency=1, max_trial_number=10)
+    s.start("A", "P0")
+    s.wait("A", c.trial(0, "RUNNING"), 30, name="running")
+    s.call("A", "update_search_space", {"x": {"_type": "quniform", "_value": [0, 1.5, 0.5]}}, name="update")
+    s.wait("A", c.all_of(c.status("TUNER_NO_MORE_TRIAL"), c.count("SUCCEEDED", 3)), 60, name="exhausted")
+    s.hold(3)
+    s.request("A", "GET", "/check-status", name="later.check_status")
+    _parameters(s, "exhausted")
+    s.stop("A")
+
+
+@scenario(PACED, exact=True, nni_search=True)
+def medianstop(s: Session) -> None:
+    """Batch tuner (x = 0.5, 0.9, 0.1, 0.7) with a Medianstop assessor, one trial at a time: trial #2
+    is stopped after its first intermediate result (below the median of the completed trials): it
+    ends USER_CANCELED, without a final result, out of the export data."""
+    space = {"params": {"_type": "choice", "_value": [{"x": x} for x in MEDIANSTOP_XS]}}
+    s.create("A", search_space=space, tuner={"name": "Batch"}, trial_concurrency=1, max_trial_number=4,
+             assessor={"name": "Medianstop", "class_args": {"optimize_mode": "maximize", "start_step": 1}})
+    s.start("A", "P0")
+    s.wait("A", c.status("DONE"), 90, name="to_done")
+    _parameters(s, "done")
+    s.call("A", "list_trial_jobs", name="api.trials")
+    s.call("A", "export_data", name="api.export")
+    s.stop("A")
+
+
+@scenario(STEADY, nni_search=True)
+def hyperband(s: Session) -> None:
+    """Hyperband (an advisor), one trial at a time: string parameter ids and TRIAL_BUDGET. NNI 3.0's
+    advisor then crashes on the first metric (it compares its string id with an int): the experiment
+    stays RUNNING with no error and no new trial."""
+    s.create("A", tuner={"name": "Hyperband", "class_args": HYPERBAND_ARGS}, trial_concurrency=1,
+             max_trial_number=6)
+    s.start("A", "P0")
+    s.wait("A", c.trial(0, "SUCCEEDED"), 60, name="first_done")
+    s.hold(5)
+    s.request("A", "GET", "/check-status", name="later.check_status")
+    s.request("A", "GET", "/trial-jobs", name="trial_jobs")
+    s.request("A", "GET", "/metric-data", name="metrics", compare="sorted")
+    s.dispatcher_log("A", name="dispatcher_log")
+    s.stop("A")
+
+
+@scenario(CUSTOM_TUNERS, exact=True, nni_search=True)
+def custom_tuner(s: Session) -> None:
+    """A custom tuner from a code directory (it learns from the results): the same three trials on
+    every target, then TUNER_NO_MORE_TRIAL; and one that raises on its third call: RUNNING for ever,
+    errors [], two trials, the traceback in dispatcher.log."""
+    directory = f"{CODE_PLACEHOLDER}/tuner_code"
+    s.create("A", tuner={"class_name": "custom_tuners.HalvingTuner", "code_directory": directory,
+                         "class_args": {"start": 0.8}}, trial_concurrency=1, max_trial_number=10)
+    s.start("A", "P0")
+    s.wait("A", c.all_of(c.status("TUNER_NO_MORE_TRIAL"), c.count("SUCCEEDED", 3)), 60, name="exhausted")
+    _parameters(s, "exhausted")
+    s.dispatcher_log("A", name="dispatcher_log")
+    s.stop("A")
+
+    s.create("B", tuner={"class_name": "custom_tuners.RaisingTuner", "code_directory": directory,
+                         "class_args": {"fail_on": 3}}, trial_concurrency=1, max_trial_number=5)
+    s.start("B", "P1")
+    s.wait("B", c.count("SUCCEEDED", 2), 60, name="raising.two_done")
+    s.hold(5)
+    s.request("B", "GET", "/check-status", name="raising.check_status")
+    s.request("B", "GET", "/trial-jobs", name="raising.trial_jobs")
+    s.dispatcher_log("B", name="raising.dispatcher_log")
+    s.stop("B")
+
+
+@scenario(STEADY, nni_search=True)
+def bad_algorithms(s: Session) -> None:
+    """Algorithms the dispatcher cannot create (an unknown name, a missing optional package, a bad
+    classArgs, an unknown assessor): RUNNING for 10 s, then ERROR "Tuner did not connect"; the
+    cause is only in dispatcher.log."""
+    cases = {
+        "A": {"tuner": {"name": "TPEE"}},
+        "B": {"tuner": {"name": "Anneal"}},
+        "C": {"tuner": {"name": "Random", "class_args": {"seed": SEED, "nonsense": 1}}},
+        "D": {"assessor": {"name": "Medianstopp"}},
+    }
+    for index, (exp, overrides) in enumerate(cases.items()):
+        s.create(exp, trial_concurrency=1, max_trial_number=1, **overrides)
+        s.start(exp, f"P{index}")
+    for exp in cases:
+        s.wait(exp, c.status("ERROR"), 30, name=f"{exp}.error")
+        s.request(exp, "GET", "/check-status", name=f"{exp}.check_status")
+        s.dispatcher_log(exp, name=f"{exp}.dispatcher_log")
+    for exp in cases:
+        s.stop(exp)

@@ -95,6 +95,8 @@ class Fix:
 FIXES: Dict[str, Fix] = {
     "unknown-update-type": Fix(400, "unknown update_type", "PUT /experiment with an unknown update_type"),
     "search-space-before-tuner": Fix(409, "tuner has not been setup", "PUT SEARCH_SPACE before the tuner connected"),
+    "import-data-before-tuner": Fix(409, "tuner has not been setup",
+                                    "POST /experiment/import-data before the tuner connected"),
     "unknown-trial-get": Fix(404, "not found", "GET /trial-jobs/<unknown>"),
     "unknown-trial-delete": Fix(404, "not found", "DELETE /trial-jobs/<unknown>"),
     "metadata-without-record": Fix(404, "no manifest record", "GET /experiment-metadata without a manifest record"),
@@ -109,16 +111,17 @@ class Session:
     """One run of one scenario on one target (see the module docstring)."""
 
     def __init__(self, kind: TargetKind, scenario: str, behaviour: TrialBehaviour,
-                 time_scale: Optional[float] = None) -> None:
+                 time_scale: Optional[float] = None, exact: bool = False) -> None:
         self.scenario = scenario
         self.behaviour = behaviour
+        self.exact = exact
         self.target: Target = kind.open(scenario, behaviour, time_scale)
         self.steps: List[Dict[str, Any]] = []
         self.results: Dict[str, Any] = {}
         self.experiments: Dict[str, Experiment] = {}
         self.ports: Dict[str, int] = {}
         self.trial_ids: List[str] = []
-        self.norm = Normalizer()
+        self.norm = Normalizer(exact=exact)
         self.norm.add_path(str(self.target.directory), "<root>")
         self.norm.add_path(sys.executable, "<python>")
         self._forgotten: Optional[Dict[str, Any]] = None
@@ -210,12 +213,15 @@ class Session:
 
     def transcript(self) -> Dict[str, Any]:
         """The run as a JSON-able transcript (the format of ``tests/transcripts/data/*.json``)."""
-        return {
+        transcript = {
             "format": TRANSCRIPT_FORMAT,
             "scenario": self.scenario,
             "behaviour": self.behaviour.name,
             "steps": copy.deepcopy(self.steps),
         }
+        if self.exact:
+            transcript["exact_values"] = True
+        return transcript
 
     # ------------------------------------------------------------------ experiments
 
@@ -335,6 +341,11 @@ class Session:
     def manifest(self, exp: str, *, name: Optional[str] = None) -> Any:
         """``exp``'s manifest record as stored (None when there is none)."""
         return self.execute(self._step("manifest", name, exp=exp))["raw"]
+
+    def dispatcher_log(self, exp: str, *, name: Optional[str] = None) -> List[str]:
+        """``exp``'s ``dispatcher.log`` so far: one line per entry, without timestamps and traceback
+        frames (an exception keeps its last line)."""
+        return self.execute(self._step("dispatcher_log", name, exp=exp))["raw"]  # type: ignore[no-any-return]
 
     def forget_record(self, exp: str, *, name: Optional[str] = None) -> None:
         """Remove ``exp``'s manifest record (restore it with :meth:`restore_record`)."""
@@ -505,6 +516,11 @@ class Session:
         record = self.target.manifest().get(self.experiments[step["exp"]].id)
         return {"value": self.norm.value(record)}, record
 
+    def _do_dispatcher_log(self, step: Dict[str, Any]) -> Tuple[Dict[str, Any], Any]:
+        lines = dispatcher_log_lines(self.target.dispatcher_log(self.experiments[step["exp"]]))
+        lines = [self.norm.text(line) for line in lines]
+        return {"value": lines}, lines
+
     def _do_forget_record(self, step: Dict[str, Any]) -> Tuple[Dict[str, Any], Any]:
         experiment_id = self.experiments[step["exp"]].id
         record = self.target.manifest().get(experiment_id)
@@ -533,6 +549,25 @@ class Session:
 
 
 # ---------------------------------------------------------------------- comparison
+
+
+_LOG_STAMP = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] ")
+
+
+def dispatcher_log_lines(text: str) -> List[str]:
+    """A ``dispatcher.log`` made comparable: entries without their timestamps; of a traceback only
+    its last line (``ValueError: ...``), the frames differ between processes."""
+    lines: List[str] = []
+    in_traceback = False
+    for line in text.splitlines():
+        if _LOG_STAMP.match(line):
+            lines.append(_LOG_STAMP.sub("", line))
+            in_traceback = False
+        elif line.startswith("Traceback (most recent call last):"):
+            in_traceback = True
+        elif in_traceback and line and not line[0].isspace():
+            lines.append(line)
+    return lines
 
 
 def compare_steps(recorded: Dict[str, Any], actual: Dict[str, Any], *, target: str) -> List[str]:

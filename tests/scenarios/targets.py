@@ -42,6 +42,7 @@ __all__ = [
     "SEARCH_SPACE",
     "SEED",
     "REPO_DIR",
+    "CODE_PLACEHOLDER",
 ]
 
 TARGET_NAMES = ("fake", "server", "nni")
@@ -52,6 +53,8 @@ SEED = 42
 REPO_DIR = Path(__file__).resolve().parents[2]
 #: Virtual seconds per real second of the fake manager server, unless a scenario asks otherwise.
 DEFAULT_TIME_SCALE = 20.0
+#: Stands for the machine's trial code directory in config overrides (``"<code>/tuner_code"``).
+CODE_PLACEHOLDER = "<code>"
 
 
 
@@ -140,6 +143,9 @@ class Target:
         for path in (self.home, self.work, self.code):
             path.mkdir()
         (self.code / "trial.py").write_text(behaviour.script())
+        for name, text in behaviour.files:
+            (self.code / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.code / name).write_text(text)
         self.backend: Any = self._make_backend()
         self._closed = False
 
@@ -154,7 +160,9 @@ class Target:
     def config(self, **overrides: Any) -> ExperimentConfig:
         """The config of a scenario experiment: ``python trial.py`` of the behaviour, Random tuner
         seeded with :data:`SEED`, ``x`` uniform in [0, 1], concurrency 2, 4 trials, working directory
-        under :attr:`directory`; ``overrides`` are ``ExperimentConfig`` fields (None removes one)."""
+        under :attr:`directory`; ``overrides`` are ``ExperimentConfig`` fields (None removes one).
+        ``"<code>/..."`` in an override is a path in this machine's trial code directory."""
+        overrides = self._resolve_code(overrides)
         fields: Dict[str, Any] = {
             "experiment_name": "scenario",
             "search_space": SEARCH_SPACE,
@@ -168,6 +176,23 @@ class Target:
         }
         fields.update(overrides)
         return ExperimentConfig(**{k: v for k, v in fields.items() if v is not None})
+
+    def _resolve_code(self, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(CODE_PLACEHOLDER):
+            return str(self.code) + value[len(CODE_PLACEHOLDER):]
+        if isinstance(value, dict):
+            return {key: self._resolve_code(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._resolve_code(item) for item in value]
+        return value
+
+    def dispatcher_log(self, experiment: Experiment) -> str:
+        """The experiment's ``dispatcher.log`` as it is now ('' when there is none)."""
+        config = experiment.config
+        assert config is not None
+        work = Path(str(config.canonical_copy().experiment_working_directory))
+        path = work / experiment.id / "log" / "dispatcher.log"
+        return path.read_text() if path.exists() else ""
 
     def experiment(self, config: Optional[ExperimentConfig], experiment_id: Optional[str] = None) -> Experiment:
         """``Experiment(config, id=..., backend=<this machine>)``."""
@@ -266,6 +291,10 @@ class FakeTarget(Target):
 
     def manifest(self) -> Dict[str, Dict[str, Any]]:
         return dict(self.backend.manifest.read())
+
+    def dispatcher_log(self, experiment: Experiment) -> str:
+        """The simulated dispatcher's log (the experiment must be running)."""
+        return str(self.backend.manager_at(experiment.port).dispatcher_log.text)
 
     def remove_record(self, experiment_id: str) -> None:
         self.backend.manifest.remove(experiment_id)

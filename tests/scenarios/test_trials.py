@@ -87,3 +87,13 @@ def test_search_space_update_before_the_tuner_connected(kill_running: Session, t
         assert answer.status == 409 and "tuner has not been setup" in answer.json()["error"]
     else:
         assert answer.timed_out
+
+
+def test_import_data_before_the_tuner_connected(kill_running: Session, target: TargetKind) -> None:
+    """README deliberate fix: the real manager never answers (and imports nothing); the fakes answer 409."""
+    answer = kill_running["fix.import_data_before_tuner"]
+    if target.is_fake:
+        assert answer.status == 409 and "tuner has not been setup" in answer.json()["error"]
+    else:
+        assert answer.timed_out
+    assert body(kill_running["imported_before_tuner"]) == []

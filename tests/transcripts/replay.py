@@ -48,7 +48,8 @@ def replay(transcript: Dict[str, Any], kind: TargetKind,
     scenario = transcript["scenario"]
     if time_scale is None and scenario in SCENARIOS:
         time_scale = SCENARIOS[scenario].time_scale
-    session = Session(kind, scenario, BEHAVIOURS[transcript["behaviour"]], time_scale)
+    session = Session(kind, scenario, BEHAVIOURS[transcript["behaviour"]], time_scale,
+                      exact=bool(transcript.get("exact_values")))
     problems: List[str] = []
     try:
         for recorded in transcript["steps"]:
