@@ -11,8 +11,9 @@
 * :func:`durations` — NNI durations: ``'90s'``, ``'1.5h'``, ``'2d'`` or an int of seconds;
 * :func:`metrics` and :func:`trial_behaviours` — metric values and scripted trials (durations,
   intermediate streams, final results, failures) usable as ``FakeManager(trial=...)``;
-* ``ExperimentStateMachine`` (from :mod:`nni_exp.testing.state_machine`, re-exported lazily) — a
-  ``RuleBasedStateMachine`` over the Experiment API with NNI's invariants.
+
+The ``RuleBasedStateMachine`` over the Experiment API built on these strategies is
+``nni_exp.testing.ExperimentStateMachine`` (:mod:`nni_exp.testing.state_machine`).
 
 The ``hypothesis`` entry point :func:`_register_type_strategies` makes ``st.from_type`` (and
 ``st.builds`` on annotated functions) work for ``ExperimentConfig``, ``AlgorithmConfig`` and
@@ -77,7 +78,6 @@ __all__ = [
     "metrics",
     "trial_plans",
     "trial_behaviours",
-    "ExperimentStateMachine",  # noqa: F822 - lazily imported by __getattr__ (needs hypothesis.stateful)
 ]
 
 #: Every ``_type`` of NNI 3.0 (same order as :data:`fakes.search_space.SEARCH_SPACE_TYPES`).
@@ -666,14 +666,6 @@ def _json_equal(a: Any, b: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- registration
-
-
-def __getattr__(name: str) -> Any:
-    if name == "ExperimentStateMachine":
-        from nni_exp.testing.state_machine import ExperimentStateMachine
-
-        return ExperimentStateMachine
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Registration for the types defined above (hypothesis may have run the entry point before they existed).

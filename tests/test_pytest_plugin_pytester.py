@@ -27,8 +27,10 @@ RUN_TIMEOUT = 120
 
 @pytest.fixture(autouse=True)
 def _neutral_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The generated runs must not inherit a CI's requirement for the real manager or a backend default."""
-    for name in ("NNI_EXP_REQUIRE_REAL", "NNI_EXP_BACKEND", "NNI_EXP_HOME", "PYTEST_ADDOPTS"):
+    """The generated runs must not inherit a CI's requirement for the real manager or a backend default,
+    nor, when this suite runs under xdist, the worker's identity."""
+    for name in ("NNI_EXP_REQUIRE_REAL", "NNI_EXP_BACKEND", "NNI_EXP_HOME", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER",
+                 "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -94,7 +96,7 @@ def record_helper(pytester: pytest.Pytester) -> str:
 
 def test_the_entry_point_registers_marker_options_fixtures_and_header(pytester: pytest.Pytester) -> None:
     markers = run(pytester, "--markers")
-    markers.stdout.fnmatch_lines(["@pytest.mark.nni_fake(trial=None, seed=None, tuner=None, faults=None*"])
+    markers.stdout.fnmatch_lines(["@pytest.mark.nni_fake(trial=None, seed=None, tuner=None, search=None, faults=None*"])
     helptext = run(pytester, "--help")
     helptext.stdout.fnmatch_lines(["*--nni-backend={fake,server,nni}*", "*--nni-require-real*",
                                    "*nni_backend (string)*", "*nni_time_scale (string)*"])
@@ -201,14 +203,31 @@ def test_marker_misuse_errors_at_setup_with_a_clear_message(pytester: pytest.Pyt
 
         @pytest.mark.nni_fake(faults=["unreachable"])
         def test_faults_type(nni_fake_manager): pass
+
+        @pytest.mark.nni_fake(search="tpe")
+        def test_search_value(nni_fake_manager): pass
     """)
     result = run(pytester)
-    result.assert_outcomes(errors=6)
+    result.assert_outcomes(errors=7)
     result.stdout.fnmatch_lines_random([
-        "*keyword arguments only*", "*unknown argument(s) sed; known: trial, seed, tuner, faults, timing, time_scale*",
+        "*keyword arguments only*",
+        "*unknown argument(s) sed; known: trial, seed, tuner, search, faults, timing, time_scale*",
         "*seed=...) must be an int*", "*trial=...) must be a function*", "*unknown fault(s) 'unreachble'*",
-        "*faults=...) must be a dict*",
+        "*faults=...) must be a dict*", "*search=...) must be 'auto', 'nni' or 'own', got 'tpe'*",
     ])
+
+
+def test_the_marker_chooses_who_runs_the_search(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.nni_fake(search="own", seed=1)
+        def test_own(nni_experiment, nni_fake_manager):
+            assert nni_experiment.run() is True
+            assert nni_fake_manager.search == "own"
+            assert nni_fake_manager.manager_at(nni_experiment.port).search.info.implementation == "own"
+    """)
+    run(pytester).assert_outcomes(passed=1)
 
 
 @pytest.mark.parametrize("faults, expectation", [

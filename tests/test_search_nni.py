@@ -314,3 +314,29 @@ def test_algorithms_nni_cannot_create(tuner: Dict[str, Any], message: str) -> No
 
 def test_the_runtime_is_one_per_process() -> None:
     assert runtime() is runtime()
+
+
+def test_registered_algorithms_are_resolved_as_nni_resolves_them(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """``nnictl algo register`` writes the user's registry; the fake re-reads it when it changes."""
+    from nni.tools.package_utils.common import AlgoMeta
+    from nni.tools.package_utils.config_manager import register_algo_meta, unregister_algo_meta
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "constant_tuner.py").write_text(TUNER_TEMPLATE.format(value=0.5))
+    monkeypatch.setenv("NNI_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.syspath_prepend(str(code))
+
+    def start(name: str) -> Any:
+        return open_search(SearchRequest(tuner={"name": name}), emit=lambda command, content: None,
+                           log=DispatcherLog(lambda: 0.0), implementation="nni")
+
+    with pytest.raises(SearchStartError, match="Builtin name is not found: constant"):
+        start("Constant")
+    register_algo_meta(AlgoMeta("Constant", None, "constant_tuner.ConstantTuner", True, None, None, "tuner",
+                                False, False, None))
+    assert type(start("constant").algorithms["tuner"]).__name__ == "ConstantTuner"
+    unregister_algo_meta("Constant")
+    with pytest.raises(SearchStartError, match="Builtin name is not found: constant"):
+        start("Constant")

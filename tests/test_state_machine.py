@@ -34,12 +34,12 @@ class TestExperimentStateMachine(ExperimentStateMachine.TestCase):  # type: igno
                         suppress_health_check=[HealthCheck.too_slow])
 
 
-def test_state_machine_is_reexported_by_strategies():
-    import nni_exp.strategies as strategies
+def test_state_machine_is_exported_by_the_testing_package():
+    import nni_exp.testing as testing
 
-    assert strategies.ExperimentStateMachine is ExperimentStateMachine
+    assert testing.ExperimentStateMachine is ExperimentStateMachine
     with pytest.raises(AttributeError):
-        strategies.NoSuchThing  # noqa: B018
+        testing.NoSuchThing  # noqa: B018
 
 
 # ---------------------------------------------------------------------------------------------- its model

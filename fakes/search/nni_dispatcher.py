@@ -8,7 +8,7 @@ goes into NNI's ``MsgDispatcher``, an advisor (Hyperband, BOHB) is its own dispa
 assessor next to it is ignored. A ``tuner=`` override of the fake takes the tuner's place: an
 ``nni.tuner.Tuner`` as it is, a :class:`fakes.tuners.Tuner` or a callable through an adapter.
 
-Each command is handed to NNI's ``process_command`` inside :meth:`NniRuntime.working`, so that
+Each command is handed to NNI's ``process_command`` through :meth:`NniRuntime.call`, so that
 whatever NNI's code does (parameter ids, ``TRIAL_BUDGET``, string ids, kill commands, crashes) is
 what the fake does. If creating the algorithms fails, :class:`SearchStartError` carries the
 dispatcher log; the manager then waits for a connection that never comes, as the real one does.
@@ -97,6 +97,9 @@ class NniDispatcher(DispatcherProcess):
         self._randomness = SeededRandomness(seed, swap_global_state=False) if seed is not None else None
         self._resume = environment.get("NNI_MODE") == "resume"
         self.algorithms: Dict[str, Any] = {}
+        from nni.runtime.tuner_command_channel import CommandType
+
+        self._command_types = {member.value: member for member in CommandType}
         try:
             self._dispatcher = self._create(tuner, assessor, override)
         except Exception as error:
@@ -107,41 +110,49 @@ class NniDispatcher(DispatcherProcess):
 
     def _create(self, tuner_config: Optional[Mapping[str, Any]], assessor_config: Optional[Mapping[str, Any]],
                 override: Any) -> Any:
+        hide = _module_roots(tuner_config) + _module_roots(assessor_config)
+        return self._call(self._create_in_process, tuner_config, assessor_config, override, hide=hide)
+
+    def _create_in_process(self, tuner_config: Optional[Mapping[str, Any]],
+                           assessor_config: Optional[Mapping[str, Any]], override: Any) -> Any:
+        """What ``python -m nni`` does before its main loop (NNI logs a failure as ``nni.main``)."""
+        try:
+            with self._runtime.registry_read_once():
+                dispatcher = self._create_dispatcher(tuner_config, assessor_config, override)
+        except Exception as error:
+            logging.getLogger("nni.main").exception(error)
+            raise
+        dispatcher._channel = _Channel(self.send)
+        if self._resume:
+            dispatcher.load_checkpoint()
+        logging.getLogger("nni.runtime.msg_dispatcher_base").info("Dispatcher started")
+        return dispatcher
+
+    def _create_dispatcher(self, tuner_config: Optional[Mapping[str, Any]],
+                           assessor_config: Optional[Mapping[str, Any]], override: Any) -> Any:
         from nni.runtime.msg_dispatcher import MsgDispatcher
         from nni.runtime.msg_dispatcher_base import MsgDispatcherBase
 
-        hide = _module_roots(tuner_config) + _module_roots(assessor_config)
-        with self._working(hide=hide):
-            try:
-                if override is not None:
-                    tuner = _as_nni_tuner(override)
-                else:
-                    if tuner_config is None:
-                        raise AssertionError("the experiment has no tuner")
-                    tuner = self._create_algorithm(tuner_config, "tuner")
-                self.algorithms["tuner"] = tuner
-                self._seed_for(tuner)
-                if isinstance(tuner, MsgDispatcherBase):  # an advisor is its own dispatcher
-                    if assessor_config is not None:
-                        self.log.write("ERROR", "nni.main", MAIN_THREAD,
-                                       "Tuner {type(tuner).__name__} has built-in early stopping logic. "
-                                       "Assessor is ignored.")
-                    dispatcher = tuner
-                else:
-                    assessor = None
-                    if assessor_config is not None:
-                        assessor = self._create_algorithm(assessor_config, "assessor")
-                        self.algorithms["assessor"] = assessor
-                        self._seed_for(assessor)
-                    dispatcher = MsgDispatcher(UNITTEST_CHANNEL, tuner, assessor)
-            except Exception as error:
-                logging.getLogger("nni.main").exception(error)
-                raise
-            dispatcher._channel = _Channel(self.send)
-            if self._resume:
-                dispatcher.load_checkpoint()
-            logging.getLogger("nni.runtime.msg_dispatcher_base").info("Dispatcher started")
-        return dispatcher
+        if override is not None:
+            tuner = _as_nni_tuner(override)
+        elif tuner_config is None:
+            raise AssertionError("the experiment has no tuner")
+        else:
+            tuner = self._create_algorithm(tuner_config, "tuner")
+        self.algorithms["tuner"] = tuner
+        self._seed_for(tuner)
+        if isinstance(tuner, MsgDispatcherBase):  # an advisor is its own dispatcher
+            if assessor_config is not None:
+                # NNI's message, braces included (its f-string prefix is missing)
+                self.log.write("ERROR", "nni.main", MAIN_THREAD, "Tuner {type(tuner).__name__} has built-in early "
+                                                                 "stopping logic. Assessor is ignored.")
+            return tuner
+        assessor = None
+        if assessor_config is not None:
+            assessor = self._create_algorithm(assessor_config, "assessor")
+            self.algorithms["assessor"] = assessor
+            self._seed_for(assessor)
+        return MsgDispatcher(UNITTEST_CHANNEL, tuner, assessor)
 
     def _create_algorithm(self, config: Mapping[str, Any], kind: str) -> Any:
         from nni.tools.package_utils.tuner_factory import (
@@ -165,16 +176,13 @@ class NniDispatcher(DispatcherProcess):
 
     # ------------------------------------------------------------------ running
 
-    def _working(self, hide: Tuple[str, ...] = ()) -> Any:
-        def extra() -> List[Any]:
-            managers: List[Any] = []
-            if self._randomness is not None:
-                managers.append(self._randomness.applied())
-            for code in self._custom:
-                managers.append(code.applied(hide))
-            return managers
-
-        return self._runtime.working(self._state, self._log_record, extra)
+    def _call(self, function: Callable[..., Any], *args: Any, hide: Tuple[str, ...] = ()) -> Any:
+        """``function(*args)`` as this dispatcher process (see :meth:`NniRuntime.call`)."""
+        managers: Tuple[Any, ...] = ()
+        if self._randomness is not None or self._custom:
+            managers = tuple(([self._randomness.applied()] if self._randomness is not None else [])
+                             + [code.applied(hide) for code in self._custom])
+        return self._runtime.call(self._state, self._log_record, managers, function, *args)
 
     def _log_record(self, record: Any) -> None:
         self.log.record(record, self.thread)
@@ -186,21 +194,20 @@ class NniDispatcher(DispatcherProcess):
         return self._state.serializer.load(content)
 
     def _process(self, command: str, data: Any) -> None:
-        from nni.runtime.tuner_command_channel import CommandType
-
-        with self._working():
-            self._dispatcher.process_command(CommandType(command), data)
+        self._call(self._dispatcher.process_command, self._command_types[command], data)
 
     def _on_exit(self) -> None:
-        with self._working():
-            for algorithm in self.algorithms.values():
-                hook = getattr(algorithm, "_on_exit", None)
-                if hook is not None:
-                    try:
-                        hook()
-                    except Exception:  # noqa: BLE001 - the process is ending anyway
-                        pass
+        self._call(self._exit_hooks)
         self._runtime.release(self._state)
+
+    def _exit_hooks(self) -> None:
+        for algorithm in self.algorithms.values():
+            hook = getattr(algorithm, "_on_exit", None)
+            if hook is not None:
+                try:
+                    hook()
+                except Exception:  # noqa: BLE001 - the process is ending anyway
+                    pass
 
     def kill(self) -> None:
         super().kill()

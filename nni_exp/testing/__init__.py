@@ -9,7 +9,9 @@ they are made of, for direct use:
 * :class:`FakeServer` — a fake manager served over HTTP from a thread (:mod:`nni_exp.testing.server`);
 * :class:`BoundExperiment`, :class:`RealManager` — what ``nni_experiment`` and
   ``nni_real_manager`` give (:mod:`nni_exp.testing.backends`);
-* :func:`describe` — the experiment state shown when a test fails (:mod:`nni_exp.testing.report`).
+* :func:`describe` — the experiment state shown when a test fails (:mod:`nni_exp.testing.report`);
+* :class:`ExperimentStateMachine` — a hypothesis ``RuleBasedStateMachine`` over the Experiment API
+  with NNI's invariants (:mod:`nni_exp.testing.state_machine`).
 
 Names are imported on first use, so ``import nni_exp.testing`` stays cheap.
 """
@@ -24,8 +26,10 @@ if TYPE_CHECKING:
     from .faults import FaultPlan, InstrumentedFakeManager
     from .report import describe
     from .server import FakeServer
+    from .state_machine import ExperimentStateMachine
 
-__all__ = ["BoundExperiment", "RealManager", "FaultPlan", "InstrumentedFakeManager", "FakeServer", "describe"]
+__all__ = ["BoundExperiment", "RealManager", "FaultPlan", "InstrumentedFakeManager", "FakeServer", "describe",
+           "ExperimentStateMachine"]
 
 _HOMES = {
     "BoundExperiment": "backends",
@@ -34,6 +38,7 @@ _HOMES = {
     "InstrumentedFakeManager": "faults",
     "FakeServer": "server",
     "describe": "report",
+    "ExperimentStateMachine": "state_machine",
 }
 
 
