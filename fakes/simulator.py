@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from nni_exp.backend import ManagerArgs
 
-from .search import DispatcherLog, DispatcherProcess, SearchRequest, SearchStartError
+from .search import DispatcherLog, DispatcherProcess, SearchInfo, SearchRequest, SearchStartError
 from .search import commands as cmd
 from .store import ExperimentStore
 from .trials import TrialContext, TrialFunction, TrialScript, run_trial_function
@@ -140,6 +140,8 @@ class SimulatedManager:
         self.log_lines: List[str] = []
         #: The dispatcher process (None before the experiment starts, or when it failed to start).
         self.search: Optional[DispatcherProcess] = None
+        #: Which implementation runs (or tried to run) the search, and what it approximates.
+        self.search_info: Optional[SearchInfo] = None
         #: Its ``dispatcher.log``.
         self.dispatcher_log = DispatcherLog(self._epoch_seconds)
         self._tuner_created = False
@@ -366,9 +368,11 @@ class SimulatedManager:
         try:
             self.search = self.world.open_search(self, request, self._on_dispatcher_command, self.dispatcher_log)
         except SearchStartError as error:
+            self.search_info = error.info
             self.log("ERROR", f"the dispatcher exited before connecting: {error} (its log: dispatcher_log)")
             self._schedule(_TUNER_TIMEOUT, self._tuner_never_connected)
             return
+        self.search_info = self.search.info
         self.log("INFO", self.search.info.describe())
         self._schedule(self.timing.tuner_startup, self._on_tuner_connected)
         if self.dispatcher_dies_at is not None:

@@ -57,13 +57,20 @@ class UnknownTunerError(ConfigError, RuntimeError):
     ``RuntimeError`` NNI raises.
     """
 
+    #: The exception NNI raises in this case (what a dispatcher log shows).
+    nni_exception = "RuntimeError"
+
 
 class TunerArgumentError(ConfigError, TypeError):
     """``classArgs`` the tuner's constructor would reject (NNI: ``TypeError`` from the constructor)."""
 
+    nni_exception = "TypeError"
+
 
 class BatchSearchSpaceError(SearchSpaceError, RuntimeError):
     """The Batch tuner got a space that is not a single ``choice`` (NNI: ``RuntimeError``)."""
+
+    nni_exception = "RuntimeError"
 
 
 @runtime_checkable

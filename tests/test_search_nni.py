@@ -145,7 +145,7 @@ def test_resume_starts_a_new_dispatcher_that_recovers_the_parameter_ids() -> Non
     assert resumed.wait_completion() is True
     ids = [job.hyperParameters[0].parameter_id for job in resumed.list_trial_jobs()]
     assert sorted(ids) == [0, 1, 2, 3]  # the resumed dispatcher continues after the largest resumed id
-    sent = [command for command, _ in fake.manager_at(8080).search.received]
+    sent = fake.manager_at(8080).search.received
     assert sent[:4] == [commands.INITIALIZE, commands.IMPORT_DATA, commands.ADD_CUSTOMIZED_TRIAL_JOB,
                         commands.REQUEST_TRIAL_JOBS]
     resumed.stop()

@@ -327,7 +327,7 @@ def test_own_search_runs_an_experiment_to_the_end() -> None:
         assert sorted(job.hyperParameters[0].parameter_id for job in jobs) == list(range(6))
         received = fake.manager_at(8080).search
         assert received is not None
-        sent = [command for command, _ in received.received]
+        sent = received.received
         assert sent[0] == commands.INITIALIZE and sent.count(commands.TRIAL_END) == 6
         assert sent.count(commands.REPORT_METRIC_DATA) == 6
 
@@ -351,3 +351,15 @@ def test_stall_detection_can_be_switched_off_and_is_validated() -> None:
     for bad in (0, -1, "1", True, float("nan")):
         with pytest.raises(ValueError, match="stall_after must be a number of seconds > 0 or None"):
             FakeManager(stall_after=bad)
+
+
+def test_the_manager_says_which_search_failed_to_start() -> None:
+    fake = FakeManager(three_second_trial, seed=1, search="own")
+    config = make_config()
+    config.tuner.name = "NoSuchTuner"
+    with Experiment(config, backend=fake) as exp:
+        exp.start(8080)
+        manager = fake.manager_at(8080)
+        assert manager.search is None and manager.search_info is not None
+        assert manager.search_info.implementation == "own" and manager.search_info.tuner == "NoSuchTuner"
+        assert "RuntimeError: Builtin name is not found: nosuchtuner" in manager.dispatcher_log.text

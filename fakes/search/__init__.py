@@ -116,8 +116,10 @@ def open_search(request: SearchRequest, *, emit: commands.Emit, log: DispatcherL
                              environment=request.environment(), override=override, seed=seed, fail_after=fail_after)
     tuner, info = _own_search(request, override, seed)
     if isinstance(tuner, BaseException):
-        log.write("ERROR", "nni.main", MAIN_THREAD, str(tuner), f"{type(tuner).__name__}: {tuner}")
-        raise SearchStartError(f"{type(tuner).__name__}: {tuner}", log)
+        kind = getattr(tuner, "nni_exception", type(tuner).__name__)  # the exception NNI has there
+        log.write("ERROR", "nni.main", MAIN_THREAD, str(tuner),
+                  f"Traceback (most recent call last):\n  (nni-exp's own samplers)\n{kind}: {tuner}")
+        raise SearchStartError(f"{kind}: {tuner}", log, info)
     return OwnDispatcher(tuner, emit, log, info, fail_after=fail_after)
 
 
@@ -135,7 +137,8 @@ def _own_search(request: SearchRequest, override: Any, seed: Optional[int]) -> T
     if assessor:
         name = assessor.get("name")
         if name and str(name).lower() not in {known.lower() for known in KNOWN_ASSESSORS}:
-            return RuntimeError(f"Builtin name is not found: {str(name).lower()}"), SearchInfo("own", "")
+            return RuntimeError(f"Builtin name is not found: {str(name).lower()}"), SearchInfo(
+                "own", describe_algorithm(request.tuner), describe_algorithm(assessor))
         notes.append(f"assessor {describe_algorithm(assessor)} is ignored (no early stopping)")
     if override is not None:
         tuner: Any = _own_override(override, rng)
@@ -143,7 +146,7 @@ def _own_search(request: SearchRequest, override: Any, seed: Optional[int]) -> T
                                  tuple(notes))
     config = request.tuner
     if config is None:
-        return AssertionError("the experiment has no tuner"), SearchInfo("own", "")
+        return AssertionError("the experiment has no tuner"), SearchInfo("own", "none")
     try:
         tuner = create_tuner(config, rng=rng)
     except Exception as error:  # noqa: BLE001 - what NNI's dispatcher would fail with

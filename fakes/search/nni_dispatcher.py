@@ -34,12 +34,14 @@ __all__ = ["NniDispatcher", "SearchStartError", "describe_algorithm"]
 class SearchStartError(Exception):
     """The dispatcher process could not create its algorithms (it exits before connecting).
 
-    ``log`` holds the dispatcher log written so far (the traceback included).
+    ``log`` holds the dispatcher log written so far (the traceback included); ``info`` says which
+    implementation tried.
     """
 
-    def __init__(self, message: str, log: DispatcherLog) -> None:
+    def __init__(self, message: str, log: DispatcherLog, info: Optional[SearchInfo] = None) -> None:
         super().__init__(message)
         self.log = log
+        self.info = info
 
 
 def describe_algorithm(config: Optional[Mapping[str, Any]]) -> str:
@@ -104,7 +106,7 @@ class NniDispatcher(DispatcherProcess):
             self._dispatcher = self._create(tuner, assessor, override)
         except Exception as error:
             self._runtime.release(self._state)
-            raise SearchStartError(f"{type(error).__name__}: {error}", log) from error
+            raise SearchStartError(f"{type(error).__name__}: {error}", log, info) from error
 
     # ------------------------------------------------------------------ creation (the process's main())
 
@@ -178,11 +180,9 @@ class NniDispatcher(DispatcherProcess):
 
     def _call(self, function: Callable[..., Any], *args: Any, hide: Tuple[str, ...] = ()) -> Any:
         """``function(*args)`` as this dispatcher process (see :meth:`NniRuntime.call`)."""
-        managers: Tuple[Any, ...] = ()
-        if self._randomness is not None or self._custom:
-            managers = tuple(([self._randomness.applied()] if self._randomness is not None else [])
-                             + [code.applied(hide) for code in self._custom])
-        return self._runtime.call(self._state, self._log_record, managers, function, *args)
+        managers = tuple(code.applied(hide) for code in self._custom) if self._custom else ()
+        return self._runtime.call(self._state, self._log_record, managers, function, *args,
+                                  randomness=self._randomness)
 
     def _log_record(self, record: Any) -> None:
         self.log.record(record, self.thread)

@@ -272,9 +272,10 @@ class NniRuntime:
     # ------------------------------------------------------------------ one unit of dispatcher work
 
     def call(self, state: NniProcessState, log_sink: Callable[[logging.LogRecord], None],
-             managers: Tuple[Any, ...], function: Callable[..., Any], *args: Any) -> Any:
+             managers: Tuple[Any, ...], function: Callable[..., Any], *args: Any, randomness: Any = None) -> Any:
         """``function(*args)`` run as the experiment's dispatcher process (see the module docstring);
-        ``managers``: further context managers to enter around it (randomness, custom code)."""
+        ``managers``: further context managers to enter around it (custom code); ``randomness``: the
+        experiment's :class:`~fakes.search.randomness.SeededRandomness`, if it has one."""
         with self.lock:
             self._activate(state)
             nni = self._nni
@@ -285,6 +286,7 @@ class NniRuntime:
             nni_logger.handlers = []
             nni_logger.propagate = True
             root.handlers = [_CaptureHandler(log_sink, saved_logging[2])]  # type: ignore[list-item]
+            token = randomness.enter() if randomness is not None else None
             try:
                 if not managers:
                     return function(*args)
@@ -293,6 +295,8 @@ class NniRuntime:
                         stack.enter_context(manager)
                     return function(*args)
             finally:
+                if randomness is not None:
+                    randomness.exit(token)
                 nni_logger.handlers, nni_logger.propagate, root.handlers = saved_logging
                 nni.dump, nni.load = saved_functions
 

@@ -95,7 +95,8 @@ class DispatcherProcess:
         self.parameters_sent = 0
         self._dead_workers: Set[str] = set()
         self._thread = MAIN_THREAD
-        self.received: List[Tuple[str, str]] = []
+        #: The commands received from the manager, in order (their names).
+        self.received: List[str] = []
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.state} ({self.info.tuner})>"
@@ -120,7 +121,7 @@ class DispatcherProcess:
             return False
         if command == cmd.PING:
             return True
-        self.received.append((command, content))
+        self.received.append(command)
         try:
             data = self._decode(command, content) if content else content
         except Exception:  # noqa: BLE001 - the real main loop dies and reports the traceback

@@ -60,32 +60,43 @@ class SeededRandomness:
         """A seed for a generator the algorithm creates without one."""
         return self._seeds.randrange(2 ** 32)
 
-    @contextlib.contextmanager
-    def applied(self) -> Iterator[None]:
-        """Within this block the algorithm draws from this experiment's randomness."""
+    def enter(self) -> Any:
+        """Start drawing from this experiment's randomness; pass the result to :meth:`exit`."""
         import numpy
 
         previous = _current()
         _local.active = self
         _patch_numpy(numpy)
-        saved_python: Any = None
-        saved_numpy: Any = None
-        swap = self.swap_global_state  # may change inside the block: it applies from the next one
+        swap = self.swap_global_state  # may change meanwhile: it applies from the next call
+        saved: Any = None
         if swap:
             if self._numpy_state is None:
                 self._numpy_state = _ORIGINALS["RandomState"](self.next_seed()).get_state()
-            saved_python, saved_numpy = random.getstate(), numpy.random.get_state()
+            saved = (random.getstate(), numpy.random.get_state())
             random.setstate(self._python_state)
             numpy.random.set_state(self._numpy_state)
+        return previous, swap, saved
+
+    def exit(self, token: Any) -> None:
+        """Stop drawing from this experiment's randomness (``token``: what :meth:`enter` returned)."""
+        import numpy
+
+        previous, swap, saved = token
+        if swap:
+            self._python_state, self._numpy_state = random.getstate(), numpy.random.get_state()
+            random.setstate(saved[0])
+            numpy.random.set_state(saved[1])
+        _unpatch_numpy(numpy)
+        _local.active = previous
+
+    @contextlib.contextmanager
+    def applied(self) -> Iterator[None]:
+        """Within this block the algorithm draws from this experiment's randomness."""
+        token = self.enter()
         try:
             yield
         finally:
-            if swap:
-                self._python_state, self._numpy_state = random.getstate(), numpy.random.get_state()
-                random.setstate(saved_python)
-                numpy.random.set_state(saved_numpy)
-            _unpatch_numpy(numpy)
-            _local.active = previous
+            self.exit(token)
 
 
 _ORIGINALS: dict = {}
