@@ -73,6 +73,8 @@ def _run(options: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         with experiment:
             experiment.start(options.port)
+            if not options.quiet:
+                _print_search(experiment, out)
             ok = experiment.wait_completion(on_poll=reporter)
             trials = experiment.list_trial_jobs()
             status = experiment.get_status()
@@ -133,6 +135,16 @@ class _ProgressReporter:
             elapsed = self.experiment.backend.clock.monotonic() - self.start
             print(f"[{elapsed:8.1f}s] {line}", file=self.out, flush=True)
             self.last = line
+
+
+def _print_search(experiment: Experiment, out: TextIO) -> None:
+    """On the fake, which implementation runs the search (and what it approximates)."""
+    manager_at = getattr(experiment.backend, "manager_at", None)
+    if manager_at is None or experiment.port is None:
+        return
+    info = manager_at(experiment.port).search_info
+    if info is not None:
+        print(info.describe(), file=out, flush=True)
 
 
 def _optimize_mode(config: ExperimentConfig) -> str:

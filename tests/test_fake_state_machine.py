@@ -192,6 +192,12 @@ def test_max_trial_number_update_revives_done(fake3):
     assert exp.get_experiment_profile()["revision"] == revision + 1
     fake3.advance(0.5)
     assert exp.get_status() == "RUNNING"
+    # the manager asks its tuner for trials only when trials end or the concurrency grows: nothing
+    # starts, and a wait for the end would never end (NNI's run() waits for ever)
+    with pytest.raises(ExperimentStalledError, match="asks its tuner for trials only when trials end"):
+        exp.wait_completion()
+    exp.update_trial_concurrency(3)
+    assert exp.wait_completion() is True and len(exp.list_trial_jobs()) == 3
 
 
 def test_max_trial_number_as_a_string_is_stored_and_ignored(fake3):
