@@ -7,6 +7,7 @@ directory, talks to it over real HTTP, and stops and reaps it.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ from typing import Any, Callable, Iterator, Optional
 import pytest
 import requests
 
+from fakes.server import main
 from nni_exp.backend import ManagerArgs
 from nni_exp.launcher import manifest_record
 from nni_exp.manifest_file import HOME_ENV_VAR, ManifestFile
@@ -220,6 +222,10 @@ def test_create_run_until_done_then_delete(servers: Callable[..., ServerProcess]
     log = (server.root / "log" / "nnimanager.log").read_text()
     assert "Change NNIManager status from: INITIALIZED to: RUNNING" in log
     assert "Change NNIManager status from: STOPPING to: STOPPED" in log
+    assert "(NNIManager) search: " in log  # which implementation ran the search
+    dispatcher_log = (server.root / "log" / "dispatcher.log").read_text()
+    assert "INFO (nni.runtime.msg_dispatcher_base/MainThread) Dispatcher started" in dispatcher_log
+    assert dispatcher_log.rstrip().endswith("INFO (nni.runtime.msg_dispatcher_base/MainThread) Dispatcher terminiated")
     for job in jobs:
         folder = server.root / "environments" / "local-env" / "trials" / job["trialJobId"]
         assert "PRINT x is" in (folder / "trial.log").read_text()
@@ -473,3 +479,23 @@ def test_nni_client_drives_the_fake_server(servers: Callable[..., ServerProcess]
     wait_for(lambda: experiment.get_status() == "RUNNING", what="DONE -> RUNNING")
     assert "endTime" not in experiment.get_experiment_profile()
     assert server.stop() == 0
+
+
+def test_search_own_and_an_unavailable_nni_search(servers: Callable[..., ServerProcess],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    server = servers(extra=("--search", "own"))
+    server.launch()
+    server.wait_status("DONE")
+    assert server.stop() == 0
+    assert "search: nni-exp's own samplers (tuner Random)" in (server.root / "log" / "nnimanager.log").read_text()
+
+    from fakes.search import nni_runtime
+
+    monkeypatch.setattr(nni_runtime, "_checked", True)
+    monkeypatch.setattr(nni_runtime, "_missing", "nni is not installed")
+    args = ManagerArgs(port=free_port(), experiment_id="nosearch", action="create", mode="local",
+                       experiments_directory=str(server.tmp / "experiments"), log_level="info",
+                       python_interpreter=sys.executable)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(args.to_argv() + ["--search", "nni"], stdout=out, stderr=err) == 1
+    assert 'search="nni" needs NNI 3.0 in this process (nni is not installed)' in err.getvalue()

@@ -53,6 +53,7 @@ def test_manager_args_round_trip() -> None:
     parsed = parse_args(args.to_argv() + ["--trial", "m:f", "--seed", "5", "--time-scale", "2.5"])
     assert parsed.manager == args
     assert (parsed.trial, parsed.seed, parsed.time_scale, parsed.host) == ("m:f", 5, 2.5, "127.0.0.1")
+    assert parsed.search == "auto" and parse_args(args.to_argv() + ["--search", "own"]).search == "own"
 
 
 def test_defaults_and_spellings() -> None:
@@ -76,6 +77,7 @@ def test_defaults_and_spellings() -> None:
     ({}, ["--time-scale", "0"], "--time-scale must be a positive number"),
     ({}, ["--seed", "x"], "--seed must be an integer"),
     ({}, ["--trial", "no_colon"], "--trial must be module:function"),
+    ({}, ["--search", "tpe"], 'Argument: search, Given: "tpe", Choices: "auto", "nni", "own"'),
 ])
 def test_invalid_command_lines(overrides: dict[str, Optional[str]], extra: list[str], message: str) -> None:
     with pytest.raises(CommandLineError, match=None) as caught:

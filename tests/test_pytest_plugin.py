@@ -67,10 +67,10 @@ class TestFaultPlan:
 
     def test_parses_every_fault(self) -> None:
         plan = FaultPlan.parse({"unreachable": False, "port_in_use": True, "initializing_polls": 3,
-                                "tuner_error": True, "crash_after": 30,
+                                "tuner_error": True, "tuner_dies": 12, "crash_after": 30,
                                 "fail_requests": {"get /Trial-Jobs/": 500, "* /export-data": "timeout"}})
         assert plan.port_in_use and plan.initializing_polls == 3 and plan.tuner_error == 0
-        assert plan.crash_after == 30.0
+        assert plan.crash_after == 30.0 and plan.tuner_dies == 12.0
         assert plan.fail_requests == (("GET", "/trial-jobs", 500), ("*", "/export-data", "timeout"))
 
     @pytest.mark.parametrize("faults, message", [
@@ -79,6 +79,8 @@ class TestFaultPlan:
         ({"initializing_polls": -1}, "int >= 0"),
         ({"tuner_error": 1.5}, "int >= 0"),
         ({"crash_after": "10s"}, "seconds"),
+        ({"tuner_dies": -1}, "'tuner_dies' must be a number of seconds"),
+        ({"tuner_dies": float("inf")}, "'tuner_dies' must be a number of seconds"),
         ({"fail_requests": ["GET /x"]}, "must be a dict"),
         ({"fail_requests": {"/trial-jobs": 500}}, "look like"),
         ({"fail_requests": {"GET /trial-jobs": 200}}, "HTTP status 400-599"),
