@@ -3,8 +3,9 @@ process (two workers, crashes, exit, kill) and nni-exp's own samplers behind it.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 from hypothesis import given, settings
@@ -307,13 +308,19 @@ def test_own_samplers_refuse_a_bad_override() -> None:
 # ---------------------------------------------------------------------- through the fake manager
 
 
-def test_the_fake_logs_which_implementation_runs_the_search() -> None:
+@contextlib.contextmanager
+def started_with_own_search(tuner_name: str) -> Iterator[Any]:
+    """The simulated manager of an experiment started with ``tuner_name`` and ``search="own"``."""
     fake = FakeManager(three_second_trial, seed=1, search="own")
     config = make_config()
-    config.tuner.name = "Evolution"
+    config.tuner.name = tuner_name
     with Experiment(config, backend=fake) as exp:
         exp.start(8080)
-        manager = fake.manager_at(8080)
+        yield fake.manager_at(8080)
+
+
+def test_the_fake_logs_which_implementation_runs_the_search() -> None:
+    with started_with_own_search("Evolution") as manager:
         assert manager.search is not None and manager.search.info.implementation == "own"
         assert ("search: nni-exp's own samplers (tuner Evolution); approximated: tuner Evolution is approximated "
                 "by random sampling") in manager.log_lines[0]
@@ -354,12 +361,7 @@ def test_stall_detection_can_be_switched_off_and_is_validated() -> None:
 
 
 def test_the_manager_says_which_search_failed_to_start() -> None:
-    fake = FakeManager(three_second_trial, seed=1, search="own")
-    config = make_config()
-    config.tuner.name = "NoSuchTuner"
-    with Experiment(config, backend=fake) as exp:
-        exp.start(8080)
-        manager = fake.manager_at(8080)
+    with started_with_own_search("NoSuchTuner") as manager:
         assert manager.search is None and manager.search_info is not None
         assert manager.search_info.implementation == "own" and manager.search_info.tuner == "NoSuchTuner"
         assert "RuntimeError: Builtin name is not found: nosuchtuner" in manager.dispatcher_log.text
