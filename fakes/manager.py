@@ -178,8 +178,9 @@ class FakeManager:
             raise TypeError(f"timing must be a ManagerTiming, not {type(timing).__name__}")
         if not isinstance(search, str) or search not in SEARCH_IMPLEMENTATIONS:
             raise ValueError(f"search must be one of {', '.join(map(repr, SEARCH_IMPLEMENTATIONS))}, got {search!r}")
-        #: ``"nni"`` or ``"own"``: the implementation every experiment of this fake runs its search with.
-        self.search = resolve_implementation(search)
+        if search == "nni":
+            resolve_implementation(search)  # fail now, not at the first experiment
+        self._search_setting = search
         self.trial: TrialFunction = trial or default_trial
         self.seed = seed
         self.tuner = tuner
@@ -348,6 +349,12 @@ class FakeManager:
     def epoch_ms(self, moment: float) -> int:
         """Milliseconds since the epoch at virtual monotonic time ``moment``."""
         return int(round((self._clock.time() - self._clock.monotonic() + moment) * 1000))
+
+    @property
+    def search(self) -> str:
+        """``"nni"`` or ``"own"``: who runs the search of this fake's experiments (``search="auto"``
+        decides on first use: checking that ``nni`` imports takes a second or two, once a process)."""
+        return resolve_implementation(self._search_setting)
 
     def open_search(self, manager: SimulatedManager, request: SearchRequest, emit: search_commands.Emit,
                     log: DispatcherLog) -> DispatcherProcess:
