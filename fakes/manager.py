@@ -195,6 +195,8 @@ class FakeManager:
         self._clock.on_advance(self.sync)
         if isinstance(self._clock, VirtualClock):
             self._clock.on_sleep(self._check_stall)
+        else:
+            self.prepare_search()  # on a clock that follows real time, importing later would cost virtual time
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
         self._next_pid = _FIRST_PID
@@ -355,6 +357,16 @@ class FakeManager:
         """``"nni"`` or ``"own"``: who runs the search of this fake's experiments (``search="auto"``
         decides on first use: checking that ``nni`` imports takes a second or two, once a process)."""
         return resolve_implementation(self._search_setting)
+
+    def prepare_search(self) -> str:
+        """Decide on the search and import what it needs now rather than at the first experiment
+        (a fake that follows real time, like the fake manager server, must not lose that time later)."""
+        implementation = self.search
+        if implementation == "nni":
+            from .search.nni_runtime import runtime
+
+            runtime()
+        return implementation
 
     def open_search(self, manager: SimulatedManager, request: SearchRequest, emit: search_commands.Emit,
                     log: DispatcherLog) -> DispatcherProcess:
