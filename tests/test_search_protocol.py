@@ -301,7 +301,7 @@ def test_own_samplers_fail_where_nni_would(tuner: Any, assessor: Any, message: s
 
 
 def test_own_samplers_refuse_a_bad_override() -> None:
-    with pytest.raises(TypeError, match="tuner override must be a tuner or a callable, got int"):
+    with pytest.raises(TypeError, match="tuner override must be a Tuner or a callable, got int"):
         own_search({"name": "Random"}, override=42)
 
 

@@ -20,14 +20,14 @@ import random
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from fakes.tuners import BUILTIN_TUNERS, CallableTuner, NoMoreTrials, Tuner, create_tuner
+from fakes.tuners import BUILTIN_TUNERS, NoMoreTrials, Tuner, create_tuner
 
 from . import commands
 from .log import MAIN_THREAD, DispatcherLog
-from .nni_dispatcher import NniDispatcher, SearchStartError, describe_algorithm
+from .nni_dispatcher import NniDispatcher, describe_algorithm
 from .nni_runtime import UNITTEST_CHANNEL, nni_missing_reason
 from .own import OwnDispatcher
-from .process import DispatcherProcess, InjectedTunerError, SearchInfo
+from .process import DispatcherProcess, InjectedTunerError, SearchInfo, SearchStartError
 
 __all__ = [
     "SEARCH_IMPLEMENTATIONS",
@@ -124,9 +124,10 @@ def open_search(request: SearchRequest, *, emit: commands.Emit, log: DispatcherL
 
 
 def _override_name(override: Any) -> str:
-    if isinstance(override, type) or not callable(override) or hasattr(override, "generate_parameters"):
-        return f"override {type(override).__name__}"
-    return f"override {getattr(override, '__name__', type(override).__name__)}()"
+    """``override RandomTuner`` for a tuner object, ``override my_function()`` for a callable."""
+    if callable(override) and not hasattr(override, "generate_parameters"):
+        return f"override {getattr(override, '__name__', type(override).__name__)}()"
+    return f"override {type(override).__name__}"
 
 
 def _own_search(request: SearchRequest, override: Any, seed: Optional[int]) -> Tuple[Any, SearchInfo]:
@@ -164,13 +165,11 @@ def _own_search(request: SearchRequest, override: Any, seed: Optional[int]) -> T
 
 
 def _own_override(override: Any, rng: random.Random) -> Tuner:
-    if isinstance(override, Tuner) and not _is_nni_tuner(override):
-        return override
+    """The fake's ``tuner=`` for the own dispatcher: an ``nni.tuner.Tuner`` through an adapter, the
+    rest as :func:`fakes.tuners.create_tuner` takes overrides."""
     if _is_nni_tuner(override):
         return _NniTunerAsOwn(override)
-    if callable(override):
-        return CallableTuner(override, rng=rng)
-    raise TypeError(f"tuner override must be a tuner or a callable, got {type(override).__name__}")
+    return create_tuner(None, rng=rng, override=override)
 
 
 def _is_nni_tuner(value: Any) -> bool:

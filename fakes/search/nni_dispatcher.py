@@ -25,23 +25,10 @@ from fakes.tuners import CallableTuner, NoMoreTrials, Tuner
 from . import commands as cmd
 from .log import MAIN_THREAD, DispatcherLog
 from .nni_runtime import UNITTEST_CHANNEL, CustomCode, NniProcessState, NniRuntime, runtime
-from .process import DispatcherProcess, SearchInfo
+from .process import DispatcherProcess, SearchInfo, SearchStartError
 from .randomness import SELF_CONTAINED, SeededRandomness
 
-__all__ = ["NniDispatcher", "SearchStartError", "describe_algorithm"]
-
-
-class SearchStartError(Exception):
-    """The dispatcher process could not create its algorithms (it exits before connecting).
-
-    ``log`` holds the dispatcher log written so far (the traceback included); ``info`` says which
-    implementation tried.
-    """
-
-    def __init__(self, message: str, log: DispatcherLog, info: Optional[SearchInfo] = None) -> None:
-        super().__init__(message)
-        self.log = log
-        self.info = info
+__all__ = ["NniDispatcher", "describe_algorithm"]
 
 
 def describe_algorithm(config: Optional[Mapping[str, Any]]) -> str:

@@ -28,7 +28,7 @@ from typing import Any, List, Optional, Set, Tuple
 from . import commands as cmd
 from .log import ASSESSOR_WORKER, DEFAULT_WORKER, MAIN_THREAD, DispatcherLog
 
-__all__ = ["DispatcherProcess", "SearchInfo", "InjectedTunerError"]
+__all__ = ["DispatcherProcess", "SearchInfo", "SearchStartError", "InjectedTunerError"]
 
 _DISPATCHER_LOGGER = "nni.runtime.msg_dispatcher_base"
 
@@ -68,6 +68,19 @@ class SearchInfo:
         if self.approximations:
             text += "; approximated: " + "; ".join(self.approximations)
         return text
+
+
+class SearchStartError(Exception):
+    """The dispatcher process could not create its algorithms (it exits before connecting).
+
+    ``log`` holds the dispatcher log written so far (the traceback included); ``info`` says which
+    implementation tried.
+    """
+
+    def __init__(self, message: str, log: DispatcherLog, info: Optional[SearchInfo] = None) -> None:
+        super().__init__(message)
+        self.log = log
+        self.info = info
 
 
 class DispatcherProcess:
@@ -130,7 +143,7 @@ class DispatcherProcess:
         if command == cmd.TERMINATE:
             self._exit()
             return True
-        worker = ASSESSOR_WORKER if command == cmd.TRIAL_END or (
+        worker = ASSESSOR_WORKER if command in cmd.ASSESSOR_QUEUE_COMMANDS or (
             command == cmd.REPORT_METRIC_DATA and isinstance(data, dict) and data.get("type") == "PERIODICAL"
         ) else DEFAULT_WORKER
         exit_after = bool(self._dead_workers)

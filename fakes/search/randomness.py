@@ -5,7 +5,7 @@ Hyperband's ``numpy.random.RandomState()``, TPE's and Random's ``numpy.random.de
 ``classArgs`` has no ``seed``) or from the process-wide ``random`` and ``numpy.random`` states
 (Evolution, PBT, Metis, ...). In the real manager each experiment's dispatcher is a fresh process,
 so these are fresh per experiment; two runs differ. While a seeded fake experiment's dispatcher
-works, :meth:`SeededRandomness.applied`
+works (from :meth:`SeededRandomness.enter` to :meth:`SeededRandomness.exit`), the fake
 
 * makes ``numpy.random.RandomState()`` and ``numpy.random.default_rng()`` called *without* a seed
   use one drawn from the experiment's seed (with a seed they are untouched, so a ``classArgs.seed``
@@ -20,10 +20,9 @@ use them (:data:`SELF_CONTAINED` lists those that do not).
 
 from __future__ import annotations
 
-import contextlib
 import random
 import threading
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 __all__ = ["SeededRandomness", "SELF_CONTAINED"]
 
@@ -88,15 +87,6 @@ class SeededRandomness:
             numpy.random.set_state(saved[1])
         _unpatch_numpy(numpy)
         _local.active = previous
-
-    @contextlib.contextmanager
-    def applied(self) -> Iterator[None]:
-        """Within this block the algorithm draws from this experiment's randomness."""
-        token = self.enter()
-        try:
-            yield
-        finally:
-            self.exit(token)
 
 
 _ORIGINALS: dict = {}
