@@ -70,6 +70,8 @@ class ServerArgs:
     host: str = "127.0.0.1"
     #: ``--search``: who runs the search (``auto``, ``nni`` or ``own``; see :mod:`fakes.search`).
     search: str = "auto"
+    #: ``--real-trials``: run the config's ``trialCommand`` per trial (:mod:`fakes.local_trials`).
+    real_trials: bool = False
 
 
 class _Parser(argparse.ArgumentParser):
@@ -120,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     ours.add_argument("--search", dest="search", default="auto", metavar="WHO",
                       help="who runs the search: auto (NNI's own dispatcher and algorithms when nni can be "
                            "imported, else nni-exp's own samplers), nni or own (default auto)")
+    ours.add_argument("--real-trials", dest="real_trials", action="store_true",
+                      help="run the experiment's trialCommand for each trial, as NNI's local training service "
+                           "does (default: scripted trials, see --trial)")
     return parser
 
 
@@ -187,8 +192,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> ServerArgs:
         tuner_command_channel=namespace.tuner_command_channel,
         python_interpreter=namespace.python_interpreter,
     )
+    if namespace.real_trials and namespace.trial:
+        raise CommandLineError("--real-trials runs the experiment's trialCommand: it cannot be combined with --trial")
     return ServerArgs(manager=manager, trial=namespace.trial, seed=seed, time_scale=time_scale,
-                      host=namespace.host, search=namespace.search)
+                      host=namespace.host, search=namespace.search, real_trials=namespace.real_trials)
 
 
 def load_trial_function(spec: Optional[str]) -> Optional[TrialFunction]:

@@ -71,6 +71,14 @@ class ScaledRealClock:
     def monotonic(self) -> float:
         return (time.monotonic() - self._origin) * self.scale
 
+    def at_real(self, real_monotonic: float) -> float:
+        """This clock's ``monotonic()`` at ``time.monotonic()`` value ``real_monotonic``."""
+        return (real_monotonic - self._origin) * self.scale
+
+    def real_at(self, moment: float) -> float:
+        """The ``time.monotonic()`` value at which this clock reads ``moment``."""
+        return self._origin + moment / self.scale
+
     def advance(self, seconds: float) -> None:
         raise TypeError("a clock that follows real time cannot be advanced by hand")
 

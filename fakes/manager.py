@@ -19,6 +19,7 @@ from nni_exp.rest import build_url, decode_answer, strip_prefix
 
 from . import router
 from .clock import ScaledRealClock, VirtualClock
+from .local_trials.channel import CHANNEL_PATH
 from .search import (
     SEARCH_IMPLEMENTATIONS,
     DispatcherLog,
@@ -154,6 +155,14 @@ class FakeManager:
         Where manifest records go (default: in memory, :class:`FakeManifest`).
     storage
         Where experiment stores are kept between processes (default: in memory only).
+    real_trials
+        Run each trial's ``trialCommand`` for real, as NNI's local training service does
+        (:mod:`fakes.local_trials`): a process per trial in ``trialCodeDirectory``, parameters and
+        metrics through NNI's trial command channel (the installed ``nni`` when the trial's Python
+        has it, nni-exp's stand-in otherwise), ``trial.log``/``trial.stdout``/``trial.stderr`` in
+        ``<experiment dir>/environments/local-env/trials/<id>/``. On a virtual clock, time runs at
+        the real pace while trials run: a trial takes as many virtual seconds as it took real ones.
+        Excludes ``trial``.
     stall_after
         Virtual seconds a client may wait on this fake's clock (``Experiment.run()``,
         ``wait_completion()``, ``clock.sleep()``) while no manager can ever change again, before
@@ -169,9 +178,19 @@ class FakeManager:
     def __init__(self, trial: Optional[TrialFunction] = None, *, seed: Optional[int] = None,
                  tuner: Any = None, search: str = "auto", timing: Optional[ManagerTiming] = None,
                  clock: Optional[Clock] = None, skip_idle_ticks: bool = True, manifest: Optional[Manifest] = None,
-                 storage: Optional[StoreStorage] = None, stall_after: Optional[float] = 3600.0) -> None:
+                 storage: Optional[StoreStorage] = None, stall_after: Optional[float] = 3600.0,
+                 real_trials: bool = False) -> None:
         if trial is not None and not callable(trial):
             raise TypeError(f"trial must be a function fn(params, trial), not {type(trial).__name__}")
+        if not isinstance(real_trials, bool):
+            raise TypeError(f"real_trials must be True or False, not {real_trials!r}")
+        if real_trials and trial is not None:
+            raise ValueError("real_trials=True runs the config's trialCommand: it cannot be combined with a "
+                             "scripted trial function")
+        self.real_trials = real_trials
+        #: Base URL where this fake is served over HTTP (set by the fake manager server): real trials
+        #: reach their command channel there, as on the real manager's port.
+        self.served_at: Optional[str] = None
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
         if timing is not None and not isinstance(timing, ManagerTiming):
@@ -378,6 +397,14 @@ class FakeManager:
     def _search_faults(self, manager: SimulatedManager) -> Dict[str, Any]:
         """Extra :func:`fakes.search.open_search` arguments (fault injection overrides this)."""
         return {}
+
+    def trial_channel_url(self, port: int) -> Optional[Callable[[str], str]]:
+        """How a real trial of the manager on ``port`` reaches its channel: on :attr:`served_at`
+        when this fake is served over HTTP, else None (the training service serves it itself)."""
+        base = self.served_at
+        if base is None:
+            return None
+        return lambda trial_id: f"{base}{CHANNEL_PATH}{trial_id}"
 
     def forget_process(self, manager: SimulatedManager) -> None:
         """Called when a simulated process exits: its port is free again."""

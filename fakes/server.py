@@ -67,6 +67,7 @@ from nni_exp.manifest_file import ManifestFile, default_home_directory
 
 from .cli_args import CommandLineError, ServerArgs, build_parser, load_trial_function, parse_args
 from .clock import ScaledRealClock
+from .local_trials.channel import CHANNEL_PATH, TrialChannelHub
 from .manager import FakeManager, FakeProcess
 from .router import API_ROOT
 from .search import SearchUnavailableError
@@ -356,7 +357,9 @@ class FakeManagerServer:
         try:
             self.fake = FakeManager(trial, seed=_process_seed(self.args.seed, args.experiment_id), clock=self.clock,
                                     manifest=self.manifest,
-                                    storage=self.storage, search=self.args.search)
+                                    storage=self.storage, search=self.args.search,
+                                    real_trials=self.args.real_trials)
+            self.fake.served_at = f"http://localhost:{args.port}{prefix}"
         except SearchUnavailableError as error:
             self._close_http()
             raise StartupError(str(error)) from None
@@ -388,6 +391,10 @@ class FakeManagerServer:
         """Answer one HTTP request: (status, body, content type). Raises :class:`_Gone` once the
         simulated manager has exited."""
         assert self.fake is not None
+        channel = self._trial_channel(target)
+        if channel is not None:  # a real trial's command channel: answered without the manager's lock
+            status, payload = channel.handle(method, target, body)
+            return status, payload.decode(), "application/json; charset=utf-8"
         try:
             response = self.fake.handle(self.port, method, target, body)
         except ManagerUnreachableError:
@@ -397,6 +404,15 @@ class FakeManagerServer:
             text = json.dumps({"error": f"{type(error).__name__}: {error}"})
             return 500, text, "application/json; charset=utf-8"
         return response.status, response.body, response.content_type
+
+    def _trial_channel(self, target: str) -> Optional[TrialChannelHub]:
+        """The channel hub of the running experiment's real trials when ``target`` is one of its URLs."""
+        prefix = f"/{self.manager_args.url_prefix}" if self.manager_args.url_prefix else ""
+        if not target.startswith(f"{prefix}{CHANNEL_PATH}"):
+            return None
+        manager = self.manager
+        service = manager.trial_service if manager is not None else None
+        return service.hub if service is not None else None
 
     def after_request(self) -> None:
         """After each answer: once the simulated manager has stopped (``DELETE /experiment``),

@@ -24,11 +24,15 @@ import heapq
 import json
 import math
 import random
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from nni_exp.backend import ManagerArgs
 
+from .clock import ScaledRealClock
+from .local_trials import LocalTrialService, TrialMessage, TrialStartError, trial_output_directory
 from .search import DispatcherLog, DispatcherProcess, SearchInfo, SearchRequest, SearchStartError
 from .search import commands as cmd
 from .store import ExperimentStore
@@ -108,6 +112,11 @@ class _LiveTrial:
     killed_at: Optional[float] = None
     periodical_sequence: int = 0
     log_path: str = ""
+    #: A real process runs this trial (its end is known when it exits).
+    real: bool = False
+    parameter_sent: bool = False
+    #: Why the manager stopped it (``"USER_CANCELED"`` or ``"EARLY_STOPPED"``), for a real trial.
+    stop_reason: Optional[str] = None
 
 
 @dataclass(order=True)
@@ -163,6 +172,10 @@ class SimulatedManager:
         self._loop_origin: Optional[float] = None
         self._exec_fired = 0
         self._now = world.clock.monotonic()
+        #: Real trial processes (``FakeManager(real_trials=True)``), once the experiment starts.
+        self.trial_service: Optional[LocalTrialService] = None
+        #: (virtual, real) monotonic times that line up while real trials run on a virtual clock.
+        self._real_anchor: Optional[Tuple[float, float]] = None
 
     # ------------------------------------------------------------------ time
 
@@ -185,6 +198,8 @@ class SimulatedManager:
         while self.alive:
             event_time = self._events[0].time if self._events else math.inf
             tick_time = self._next_tick if self._next_tick is not None else math.inf
+            if self.trial_service is not None and self._play_trial_message(min(event_time, tick_time, moment)):
+                continue
             if min(event_time, tick_time) > moment:
                 break
             if event_time <= tick_time:
@@ -196,6 +211,41 @@ class SimulatedManager:
                 self._tick()
         if self.alive:
             self._set_now(max(self._now, moment))
+
+    def _play_trial_message(self, horizon: float) -> bool:
+        """Act on the next thing a real trial did by virtual time ``horizon``, waiting for it in real
+        time as long as trials run (a real trial takes as many virtual seconds as real ones);
+        whether there was one."""
+        service = self.trial_service
+        assert service is not None
+        if not service.busy:
+            self._real_anchor = None
+            return False
+        message = service.next_message(self._real_time(horizon))
+        if message is None:
+            return False
+        self._set_now(max(self._now, self._virtual_time(message.real_time)))
+        self._on_trial_message(message)
+        return True
+
+    def _real_time(self, moment: float) -> float:
+        """``time.monotonic()`` at virtual time ``moment``, while real trials run."""
+        clock = self.world.clock
+        if isinstance(clock, ScaledRealClock):
+            return clock.real_at(moment)
+        if self._real_anchor is None:
+            self._real_anchor = (self._now, time.monotonic())
+        virtual, real = self._real_anchor
+        return real + (moment - virtual)
+
+    def _virtual_time(self, real_moment: float) -> float:
+        clock = self.world.clock
+        if isinstance(clock, ScaledRealClock):
+            return clock.at_real(real_moment)
+        if self._real_anchor is None:
+            return self._now
+        virtual, real = self._real_anchor
+        return virtual + (real_moment - real)
 
     def _set_now(self, moment: float) -> None:
         self._now = moment
@@ -295,6 +345,7 @@ class SimulatedManager:
         }
         self._store_profile()
         self._setup_tuner("start")
+        self._setup_training_service()
         self._set_status("RUNNING")
         self._store_profile()
         return self.args.experiment_id
@@ -311,6 +362,7 @@ class SimulatedManager:
             self._set_status("VIEWED")
             return
         self._setup_tuner("resume")
+        self._setup_training_service()
         all_trials = self.store.trials()
         self._submitted = len(all_trials)
         recovered = self._recover_trials(all_trials)
@@ -377,6 +429,16 @@ class SimulatedManager:
         self._schedule(self.timing.tuner_startup, self._on_tuner_connected)
         if self.dispatcher_dies_at is not None:
             self._schedule(max(self.dispatcher_dies_at - self._now, 0.0), self.kill_dispatcher)
+
+    def _setup_training_service(self) -> None:
+        """With real trials, the local training service that runs ``trialCommand`` per trial."""
+        if not self.world.real_trials or self.trial_service is not None:
+            return
+        assert self.profile is not None
+        params = self._params
+        self.trial_service = LocalTrialService(
+            self.args.experiment_id, str(self.profile["logDir"]), str(params.get("trialCommand") or ""),
+            str(params.get("trialCodeDirectory") or "."), channel_url=self.world.trial_channel_url(self.args.port))
 
     def _tuner_never_connected(self) -> None:
         if self.status not in _FINAL_STATUSES:
@@ -574,7 +636,7 @@ class SimulatedManager:
 
     def idle_forever(self) -> bool:
         """Nothing this manager does can ever change by itself (only a client's request could)."""
-        if not self.alive or self._events:
+        if not self.alive or self._events or (self.trial_service is not None and self.trial_service.busy):
             return False
         if self._next_tick is None or self._loop_origin is None or self.status in _FINAL_STATUSES:
             return True
@@ -642,6 +704,9 @@ class SimulatedManager:
         record = json.loads(form.value)
         parameters = record.get("parameters") or {}
         parameter_id = record.get("parameter_id")
+        if self.trial_service is not None:
+            self._submit_real(form, trial_id, parameter_id)
+            return
         context = TrialContext(parameters, trial_id, form.sequence_id, self.args.experiment_id, parameter_id)
         script = run_trial_function(self.trial_function, context)
         trial = _LiveTrial(
@@ -664,6 +729,84 @@ class SimulatedManager:
             self._schedule(offset, functools.partial(self._deliver_metric, trial, "PERIODICAL", value))
         if script.has_final:
             self._schedule(script.duration, functools.partial(self._deliver_metric, trial, "FINAL", script.final))
+
+    def _submit_real(self, form: _Form, trial_id: str, parameter_id: Optional[int]) -> None:
+        """Start the trial's process; what it does arrives as :class:`TrialMessage` objects."""
+        assert self.trial_service is not None
+        if self._real_anchor is None and not isinstance(self.world.clock, ScaledRealClock):
+            self._real_anchor = (self._now, time.monotonic())
+        output = str(trial_output_directory(self.trial_service.experiment_root, trial_id))
+        trial = _LiveTrial(trial_job_id=trial_id, sequence_id=form.sequence_id, form_value=form.value,
+                           parameter_id=parameter_id, start=self._now, end=math.inf, outcome="RUNNING",
+                           script=TrialScript(duration=0.0), log_path=output, real=True)
+        self._store_profile()
+        self._tracked[trial_id] = trial
+        self.store.add_event("RUNNING", trial_id, self._ms(), form.value, trial.log_path, form.sequence_id,
+                             "local-env")
+        try:
+            self.trial_service.start_trial(trial_id, form.sequence_id)
+        except TrialStartError as error:
+            self.log("ERROR", f"Exception when create trial {trial_id}: {error}")
+            trial.end = self._now
+            trial.outcome = "FAILED"
+            self._write_trial_stderr(trial, f"{error}\n")
+            self._wake()
+
+    def _write_trial_stderr(self, trial: _LiveTrial, text: str) -> None:
+        path = Path(trial.log_path) / "trial.stderr"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as file:
+            file.write(text)
+
+    def _on_trial_message(self, message: TrialMessage) -> None:
+        """A real trial asked for its parameters, reported a metric, or exited."""
+        assert self.trial_service is not None
+        trial = self._tracked.get(message.trial_id)
+        if trial is None:
+            return
+        if message.kind == "request_parameter":
+            if not trial.parameter_sent:
+                trial.parameter_sent = True
+                self.trial_service.send_parameter(trial.trial_job_id, trial.form_value)
+            else:  # the local service has no more parameters for it: the trial waits for ever
+                self.log("ERROR", "No parameters available")
+        elif message.kind == "metric":
+            self._deliver_trial_metric(trial, message.payload)
+        elif message.kind == "exit":
+            if message.exit_code == 0:
+                trial.outcome = "SUCCEEDED"
+            elif message.exit_code is not None:
+                trial.outcome = "FAILED"
+            else:
+                trial.outcome = trial.stop_reason or "USER_CANCELED"
+            trial.end = self._now
+            self._wake()
+
+    def _deliver_trial_metric(self, trial: _LiveTrial, metric_json: Any) -> None:
+        """A metric as a real trial sent it through its channel (``{"type", "sequence", "value", ...}``)."""
+        try:
+            metric = json.loads(metric_json)
+            metric_type = metric["type"]
+            value_json = metric["value"]
+            sequence = int(metric.get("sequence") or 0)
+        except (TypeError, ValueError, KeyError) as error:
+            self.log("ERROR", f"Bad metric from trial {trial.trial_job_id}: {error}")
+            return
+        self.store.add_metric({
+            "timestamp": self._ms(),
+            "trialJobId": trial.trial_job_id,
+            "parameterId": None if metric.get("parameter_id") is None else str(metric["parameter_id"]),
+            "type": metric_type,
+            "sequence": sequence,
+            "data": js_dumps(value_json),
+        })
+        self._send(cmd.REPORT_METRIC_DATA, metric_json)
+
+    def _stop_real_trial(self, trial: _LiveTrial, reason: str) -> None:
+        assert self.trial_service is not None
+        if trial.stop_reason is None:
+            trial.stop_reason = reason
+        self.trial_service.stop_trial(trial.trial_job_id)
 
     def _new_trial_id(self) -> str:
         while True:
@@ -693,8 +836,12 @@ class SimulatedManager:
             "sequence": sequence, "value": py_dumps(value)}))
 
     def _end_trial_now(self, trial: _LiveTrial, outcome: str) -> None:
-        trial.end = self._now
+        """Stop a trial: a scripted one ends now; a real one is signalled and ends when it exits."""
         trial.killed_at = self._now
+        if trial.real:
+            self._stop_real_trial(trial, outcome)
+            return
+        trial.end = self._now
         trial.outcome = outcome
 
     # ------------------------------------------------------------------ user operations
@@ -822,8 +969,10 @@ class SimulatedManager:
         self.exit()
 
     def exit(self) -> None:
-        """The process is gone: no more events, port closed."""
+        """The process is gone: no more events, port closed, its trial processes stopped."""
         self.alive = False
+        if self.trial_service is not None:
+            self.trial_service.close()
         self._events.clear()
         self._next_tick = None
         self.world.forget_process(self)
@@ -846,6 +995,8 @@ class SimulatedManager:
         files = self.store.trial_files.get(trial_job_id)
         path = (f"{self.args.experiments_directory.rstrip('/')}/{self.args.experiment_id}"
                 f"/environments/local-env/trials/{trial_job_id}/{name}")
+        if files is None and self.trial_service is not None:
+            return _read_trial_file(path, filename, text=filename in text_names)
         if files is None or name not in files:
             raise RequestRejected(f"ENOENT: no such file or directory, open '{path}'")
         if filename not in text_names:
@@ -868,6 +1019,18 @@ class SimulatedManager:
         wanted = {job["trialJobId"] for job in self.store.trials()
                   if "sequenceId" in job and low <= job["sequenceId"] <= high}
         return [metric for metric in self.store.metric_rows() if metric["trialJobId"] in wanted]
+
+
+def _read_trial_file(path: str, filename: str, text: bool) -> Tuple[str, bool]:
+    """A real trial's file, as the local service reads it (``ENOENT`` as the manager's error)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        raise RequestRejected(f"ENOENT: no such file or directory, open '{path}'") from None
+    if not text:
+        return data.decode("latin-1"), False
+    content = data.decode("utf-8", "replace")
+    return content or f"{filename} is empty.", True
 
 
 def _has_end_time(profile: Dict[str, Any]) -> bool:

@@ -67,7 +67,7 @@ class ServerProcess:
     """One ``python -m fakes.server`` process and the paths it uses."""
 
     def __init__(self, tmp: Path, experiment_id: str, action: str = "create", port: Optional[int] = None,
-                 trial: str = "test_fake_server_helpers:quick_trial", extra: tuple[str, ...] = (),
+                 trial: Optional[str] = "test_fake_server_helpers:quick_trial", extra: tuple[str, ...] = (),
                  log_level: str = "info", foreground: bool = False) -> None:
         self.tmp = tmp
         self.home = tmp / "home"
@@ -77,7 +77,9 @@ class ServerProcess:
         self.args = ManagerArgs(port=self.port, experiment_id=experiment_id, action=action, mode="local",
                                 experiments_directory=str(self.experiments_directory), log_level=log_level,
                                 foreground=foreground, python_interpreter=sys.executable)
-        self.argv = self.args.to_argv() + ["--time-scale", "100", "--seed", "3", "--trial", trial, *extra]
+        self.argv = self.args.to_argv() + ["--time-scale", "100", "--seed", "3", *extra]
+        if trial is not None:
+            self.argv += ["--trial", trial]
         self.home.mkdir(exist_ok=True)
         self.stdout_path = tmp / f"{action}-{self.port}.stdout"
         self.stderr_path = tmp / f"{action}-{self.port}.stderr"
@@ -499,3 +501,35 @@ def test_search_own_and_an_unavailable_nni_search(servers: Callable[..., ServerP
     out, err = io.StringIO(), io.StringIO()
     assert main(args.to_argv() + ["--search", "nni"], stdout=out, stderr=err) == 1
     assert 'search="nni" needs NNI 3.0 in this process (nni is not installed)' in err.getvalue()
+
+
+# ---------------------------------------------------------------------------- real trials
+
+
+def test_real_trials_talk_to_the_servers_port(servers: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "trial.py").write_text(
+        "import nni\np = nni.get_next_parameter()\nnni.report_intermediate_result(p['x'])\n"
+        "print('hello')\nnni.report_final_result(p['x'] * 2)\n")
+    server = servers(trial=None, extra=("--real-trials",))
+    config = dict(CONFIG, trialCommand=f"{sys.executable} trial.py", trialCodeDirectory=str(code),
+                  maxTrialNumber=2, trialConcurrency=2)
+    server.launch(config)
+    assert server.wait_status("DONE") == "DONE"
+    jobs = server.get("/trial-jobs")
+    assert [job["status"] for job in jobs] == ["SUCCEEDED", "SUCCEEDED"]
+    for job in jobs:
+        x = json.loads(job["hyperParameters"][0])["parameters"]["x"]
+        assert json.loads(json.loads(job["finalMetricData"][0]["data"])) == x * 2  # a JSON string, as NNI stores it
+        log = (server.root / "environments" / "local-env" / "trials" / job["trialJobId"] / "trial.log").read_text()
+        assert f"Connect to trial command channel http://localhost:{server.port}/env/local-env/{job['trialJobId']}" \
+            in log
+        assert "PRINT hello" in log
+    assert server.stop() == 0
+
+
+def test_real_trials_and_a_scripted_trial_exclude_each_other(servers: Callable[..., ServerProcess]) -> None:
+    server = servers(extra=("--real-trials",))
+    assert server.proc.wait(timeout=30) == 1
+    assert "--real-trials runs the experiment's trialCommand: it cannot be combined with --trial" in server.stderr()
