@@ -47,6 +47,7 @@ class Scenario:
     time_scale: float = 20.0
     exact: bool = False
     nni_search: bool = False
+    real_trials: bool = False
 
     @property
     def doc(self) -> str:
@@ -58,11 +59,14 @@ SCENARIOS: Dict[str, Scenario] = {}
 
 
 def scenario(behaviour: TrialBehaviour, time_scale: float = 20.0, *, exact: bool = False,
-             nni_search: bool = False) -> Callable[[Callable[[Session], None]], Callable[[Session], None]]:
-    """Register a driver (named after its function) with its trial behaviour."""
+             nni_search: bool = False,
+             real_trials: bool = False) -> Callable[[Callable[[Session], None]], Callable[[Session], None]]:
+    """Register a driver (named after its function) with its trial behaviour. ``real_trials``: the
+    fakes run the behaviour's ``trial.py`` for real too (``FakeManager(real_trials=True)``)."""
 
     def register(driver: Callable[[Session], None]) -> Callable[[Session], None]:
-        SCENARIOS[driver.__name__] = Scenario(driver.__name__, behaviour, driver, time_scale, exact, nni_search)
+        SCENARIOS[driver.__name__] = Scenario(driver.__name__, behaviour, driver, time_scale, exact, nni_search,
+                                              real_trials)
         return driver
 
     return register
@@ -75,7 +79,7 @@ def run_scenario(kind: TargetKind, name: str) -> Session:
     driver fails.
     """
     spec = SCENARIOS[name]
-    session = Session(kind, name, spec.behaviour, spec.time_scale, exact=spec.exact)
+    session = Session(kind, name, spec.behaviour, spec.time_scale, exact=spec.exact, real_trials=spec.real_trials)
     try:
         spec.driver(session)
     finally:
@@ -531,3 +535,42 @@ def bad_algorithms(s: Session) -> None:
         s.dispatcher_log(exp, name=f"{exp}.dispatcher_log")
     for exp in cases:
         s.stop(exp)
+
+
+@scenario(FAIL_FIRST_DICT, time_scale=1.0, real_trials=True)
+def real_trials(s: Session) -> None:
+    """The fakes run ``trial.py`` for real too (``FakeManager(real_trials=True)``, ``--real-trials``):
+    3 trials, concurrency 2, trial #0 fails; statuses, metrics and the trial files the local
+    training service writes."""
+    s.create("A", trial_concurrency=2, max_trial_number=3)
+    s.start("A", "P0")
+    s.wait("A", c.status("DONE"), 60, name="to_done")
+    t0, t1 = s.trial_id(0), s.trial_id(1)
+    s.request("A", "GET", "/trial-jobs", name="trial_jobs")
+    s.request("A", "GET", f"/trial-jobs/{t0}", name="failed_trial")
+    s.request("A", "GET", "/job-statistics", name="statistics")
+    s.request("A", "GET", f"/metric-data/{t1}", name="metrics", compare="sorted")
+    s.request("A", "GET", "/export-data", name="export", compare="sorted")
+    s.request("A", "GET", f"/trial-file/{t1}/stdout", name="stdout")
+    s.request("A", "GET", f"/trial-file/{t1}/stderr", name="stderr")
+    s.request("A", "GET", f"/trial-file/{t0}/stderr", name="failed_stderr", compare="status")
+    s.request("A", "GET", f"/trial-file/{t1}/trial.log", name="trial_log", compare="status")
+    s.call("A", "list_trial_jobs", name="api.trials")
+    s.stop("A")
+
+
+@scenario(LONG, time_scale=1.0, real_trials=True)
+def real_trials_kill(s: Session) -> None:
+    """Real trials on the fakes: concurrency 1, 30 s trials; kill the running trial #0 after its first
+    report (the process gets SIGINT: USER_CANCELED at once, endTime when it exited), trial #1
+    starts; stopping the experiment stops trial #1."""
+    s.create("A", trial_concurrency=1, max_trial_number=2)
+    s.start("A", "P0")
+    s.wait("A", c.all_of(c.trial(0, "RUNNING"), c.metrics(0, 1)), 30, name="running")
+    t0 = s.trial_id(0)
+    s.call("A", "kill_trial_job", t0, name="kill")
+    s.wait("A", c.trial_has(0, "endTime"), 10, name="end_time")
+    s.request("A", "GET", f"/trial-jobs/{t0}", name="killed")
+    s.wait("A", c.trial(1, "RUNNING"), 30, name="next_running")
+    s.request("A", "GET", "/job-statistics", name="statistics")
+    s.stop("A")

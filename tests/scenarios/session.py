@@ -111,11 +111,11 @@ class Session:
     """One run of one scenario on one target (see the module docstring)."""
 
     def __init__(self, kind: TargetKind, scenario: str, behaviour: TrialBehaviour,
-                 time_scale: Optional[float] = None, exact: bool = False) -> None:
+                 time_scale: Optional[float] = None, exact: bool = False, real_trials: bool = False) -> None:
         self.scenario = scenario
         self.behaviour = behaviour
         self.exact = exact
-        self.target: Target = kind.open(scenario, behaviour, time_scale)
+        self.target: Target = kind.open(scenario, behaviour, time_scale, real_trials=real_trials)
         self.steps: List[Dict[str, Any]] = []
         self.results: Dict[str, Any] = {}
         self.experiments: Dict[str, Experiment] = {}

@@ -106,12 +106,14 @@ class TargetKind:
         """True when time passes by itself (the server and the real manager)."""
         return self.name != "fake"
 
-    def open(self, scenario: str, behaviour: TrialBehaviour, time_scale: Optional[float] = None) -> Target:
-        """A fresh machine for one run of ``scenario`` whose trials behave as ``behaviour``."""
+    def open(self, scenario: str, behaviour: TrialBehaviour, time_scale: Optional[float] = None, *,
+             real_trials: bool = False) -> Target:
+        """A fresh machine for one run of ``scenario`` whose trials behave as ``behaviour``
+        (``real_trials``: the fakes run its ``trial.py`` for real, as the real manager does)."""
         directory = self.root / f"{scenario}-{len(self._opened)}"
         directory.mkdir(parents=True, exist_ok=False)
         cls = {"fake": FakeTarget, "server": ServerTarget, "nni": NniTarget}[self.name]
-        target = cls(self, directory, behaviour, time_scale or DEFAULT_TIME_SCALE)
+        target = cls(self, directory, behaviour, time_scale or DEFAULT_TIME_SCALE, real_trials)
         self._opened.append(target)
         return target
 
@@ -131,8 +133,10 @@ class Target:
     #: Real seconds between two polls of :meth:`wait_until`.
     poll_interval = 0.1
 
-    def __init__(self, kind: TargetKind, directory: Path, behaviour: TrialBehaviour, time_scale: float) -> None:
+    def __init__(self, kind: TargetKind, directory: Path, behaviour: TrialBehaviour, time_scale: float,
+                 real_trials: bool = False) -> None:
         self.kind = kind
+        self.real_trials = real_trials
         self.name = kind.name
         self.directory = directory
         self.behaviour = behaviour
@@ -277,6 +281,8 @@ class FakeTarget(Target):
     def _make_backend(self) -> Any:
         from fakes import FakeManager
 
+        if self.real_trials:
+            return FakeManager(seed=SEED, real_trials=True)
         return FakeManager(self.behaviour.fake_trial, seed=SEED)
 
     def raw(self, port: int, method: str, path: str, text: Optional[str] = None, *,
@@ -331,8 +337,9 @@ class ServerTarget(Target):
     def _make_backend(self) -> Any:
         from nni_exp.real import RealBackend
 
-        command = [sys.executable, "-m", "fakes.server", "--time-scale", f"{self.time_scale:g}",
-                   "--trial", self.behaviour.reference, "--seed", str(SEED)]
+        trials = ["--real-trials"] if self.real_trials else ["--trial", self.behaviour.reference]
+        command = [sys.executable, "-m", "fakes.server", "--time-scale", f"{self.time_scale:g}", *trials,
+                   "--seed", str(SEED)]
         pythonpath = os.pathsep.join(p for p in (str(REPO_DIR), os.environ.get("PYTHONPATH", "")) if p)
         return RealBackend(home=self.home, manager_command=command, env={"PYTHONPATH": pythonpath}, kill_grace=1.0)
 

@@ -48,8 +48,9 @@ def replay(transcript: Dict[str, Any], kind: TargetKind,
     scenario = transcript["scenario"]
     if time_scale is None and scenario in SCENARIOS:
         time_scale = SCENARIOS[scenario].time_scale
+    real_trials = scenario in SCENARIOS and SCENARIOS[scenario].real_trials
     session = Session(kind, scenario, BEHAVIOURS[transcript["behaviour"]], time_scale,
-                      exact=bool(transcript.get("exact_values")))
+                      exact=bool(transcript.get("exact_values")), real_trials=real_trials)
     problems: List[str] = []
     try:
         for recorded in transcript["steps"]:
