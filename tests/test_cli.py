@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,13 @@ import pytest
 from nni_exp.cli import load_trial_function, main
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "quickstart" / "config.yml"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """Experiments go to ``~/nni-experiments``: a throw-away home."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
 
 
 def test_run_example_on_the_fake(capsys):
@@ -64,8 +73,135 @@ def test_load_trial_function_search_path(tmp_path):
     assert load_trial_function("my_trials_mod:f", [tmp_path])({}, None) == 1
 
 
-def test_console_script_runs():
+def test_console_script_runs(home):
     result = subprocess.run([sys.executable, "-m", "nni_exp.cli", "run", str(EXAMPLE), "--quiet"],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(home)})
     assert result.returncode == 0, result.stderr
     assert "Best (maximize)" in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------- real trials
+
+
+def _trial_rows(out):
+    return [line.split() for line in out.splitlines() if " SUCCEEDED " in line or " FAILED " in line]
+
+
+def test_run_runs_the_trial_command_for_real(home, capsys):
+    assert main(["run", str(EXAMPLE), "--max-trials", "3"]) == 0
+    out = capsys.readouterr().out
+    first = out.splitlines()[0]
+    assert first.startswith("nni-exp's fake NNI manager: each trial runs `python3 trial.py` in ")
+    assert str(EXAMPLE.parent) in first
+    rows = _trial_rows(out)
+    assert len(rows) == 3 and all(row[2] == "SUCCEEDED" for row in rows)
+    for trial_id, _, _, metric, *_ in rows:
+        trial_dir = next((home / "nni-experiments").glob(f"*/environments/local-env/trials/{trial_id}"))
+        log = (trial_dir / "trial.log").read_text()
+        assert "Connect to trial command channel http://localhost:" in log  # trial.py ran, through the channel
+        assert 0 <= float(metric) <= 1
+    assert "Best (maximize): trial " in out
+
+
+def test_simulate_says_so(capsys):
+    assert main(["run", str(EXAMPLE), "--simulate", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("SIMULATION on nni-exp's fake NNI manager: trialCommand is NOT run")
+    assert "s virtual]" in out  # progress times are labelled virtual
+    header = next(line for line in out.splitlines() if line.startswith("trial "))
+    assert "invented" in header and "metric" not in header
+    assert "simulated best (maximize)" in out
+
+
+def _no_limit_config(tmp_path, command):
+    config = tmp_path / "nolimit.yml"
+    config.write_text(
+        "searchSpace: {x: {_type: uniform, _value: [0, 1]}}\n"
+        f"trialCommand: {json.dumps(command)}\n"
+        "trialCodeDirectory: .\n"
+        "trialConcurrency: 2\n"
+        "tuner: {name: Random}\n"
+        "trainingService: {platform: local}\n")
+    return config
+
+
+def test_simulate_without_limits_stops_after_100_trials(tmp_path, capsys):
+    config = _no_limit_config(tmp_path, "python3 trial.py")
+    assert main(["run", str(config), "--simulate", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "sets no maxTrialNumber or maxExperimentDuration: --simulate stops after 100 trials" in captured.err
+    assert len(_trial_rows(captured.out)) == 100
+
+
+def test_max_trials_caps_a_config_without_limits(tmp_path, capsys):
+    config = _no_limit_config(tmp_path, "true")
+    assert main(["run", str(config), "--max-trials", "2", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "no maxTrialNumber" not in captured.err
+    assert len(_trial_rows(captured.out)) == 2
+
+
+def test_max_duration_caps_a_config_without_limits(tmp_path, capsys):
+    config = _no_limit_config(tmp_path, "python3 trial.py")
+    assert main(["run", str(config), "--simulate", "--max-duration", "35s", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert 0 < len(_trial_rows(out)) < 10  # 10 virtual seconds per trial, 2 at a time
+
+
+def test_a_config_without_limits_gets_a_notice(tmp_path):
+    config = _no_limit_config(tmp_path, "true")
+    from nni_exp.cli import _apply_limits, _parser
+    from nni_exp.config import ExperimentConfig
+
+    options = _parser().parse_args(["run", str(config)])
+    notices = _apply_limits(ExperimentConfig.load(config), options)
+    assert notices == ["the config sets no maxTrialNumber or maxExperimentDuration: the experiment runs until you "
+                       "stop it (Ctrl-C), as with nnictl; cap it with --max-trials N or --max-duration D"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--max-trials", "0"], "expected a number > 0"),
+    (["--max-trials", "many"], "expected a whole number"),
+    (["--max-duration", "soon"], "expected a duration such as 90s"),
+    (["--max-duration", "0s"], "expected a duration > 0"),
+    (["--simulate", "--trial", "fake_trial:objective"], "not allowed with argument"),
+])
+def test_bad_limits_exit_2(args, message, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["run", str(EXAMPLE), *args])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_every_trial_failed_exits_1_with_the_first_stderr(tmp_path, capsys):
+    config = _no_limit_config(tmp_path, """python3 -c 'import sys; sys.exit("no luck here")'""")
+    assert main(["run", str(config), "--max-trials", "2", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "nni-exp: every trial failed. First failed trial " in err
+    assert "/environments/local-env/trials/" in err and "trial.stderr" in err
+    assert err.rstrip().endswith("no luck here")
+
+
+def test_a_trial_python_without_nni_gets_a_hint(tmp_path, capsys):
+    config = _no_limit_config(tmp_path, """python3 -c 'raise ModuleNotFoundError("No module named \\x27nni\\x27")'""")
+    assert main(["run", str(config), "--max-trials", "1", "--quiet"]) == 1
+    assert "The trial's Python has no nni: activate the environment" in capsys.readouterr().err
+
+
+@pytest.mark.real_nni
+def test_the_example_runs_on_the_real_manager(home, capsys, monkeypatch):
+    """The same NNI-style project under ``--backend nni``: its python3 must have nni (an activated venv)."""
+    from nni_exp.testing.backends import nni_missing_reason
+
+    if nni_missing_reason():
+        pytest.skip(nni_missing_reason())
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    from nni_exp.testing.backends import free_port
+
+    port = free_port()
+    assert main(["run", str(EXAMPLE), "--backend", "nni", "--max-trials", "2", "--port", str(port)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("Real NNI manager: each trial runs `python3 trial.py` in ")
+    assert f"Web UI: http://localhost:{port}" in out
+    rows = _trial_rows(out)
+    assert len(rows) == 2 and all(row[2] == "SUCCEEDED" and 0 <= float(row[3]) <= 1 for row in rows)
