@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from .simulator import RequestRejected, SimulatedManager
 from .wire import js_dumps
 
-__all__ = ["RouterResponse", "handle", "route_table", "API_ROOT", "NNI_VERSION"]
+__all__ = ["RouterResponse", "handle", "route_table", "allowed_methods", "API_ROOT", "NNI_VERSION", "CORS_HEADERS"]
 
 API_ROOT = "/api/v1/nni"
 NNI_VERSION = "3.0.0"
@@ -29,15 +29,22 @@ _JSON = "application/json; charset=utf-8"
 _TEXT = "text/plain; charset=utf-8"
 _HTML = "text/html; charset=utf-8"
 _BYTES = "application/octet-stream"
+#: Sent with every answer under the API root, whatever the method or status (the manager's REST
+#: handler sets them on each request it sees; there is no ``Access-Control-Allow-Origin``).
+CORS_HEADERS: Tuple[Tuple[str, str], ...] = (
+    ("Access-Control-Allow-Headers", "Origin, X-Requested-With, Content-Type, Accept"),
+    ("Access-Control-Allow-Methods", "PUT,POST,GET,DELETE,OPTIONS"),
+)
 
 
 @dataclass(frozen=True)
 class RouterResponse:
-    """An answer: HTTP status, body text and content type."""
+    """An answer: HTTP status, body text, content type and the other headers to send."""
 
     status: int
     body: str = ""
     content_type: str = _JSON
+    headers: Tuple[Tuple[str, str], ...] = ()
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -87,16 +94,32 @@ def handle(manager: SimulatedManager, method: str, target: str,
         if not (path == head or path.startswith(head + "/")):
             return RouterResponse(404, f'Outside prefix "{head}"', _HTML)  # Express's res.send(string)
         path = path[len(head):] or "/"
-    if not path.lower().startswith(API_ROOT):
-        return RouterResponse(404, "Not Found", _TEXT)
-    api_path = path[len(API_ROOT):] or "/"
-    query = {key: values[-1] for key, values in parse_qs(split.query, keep_blank_values=True).items()}
+    if not (path.lower() == API_ROOT or path.lower().startswith(API_ROOT + "/")):
+        # The manager's web UI (fakes.webui, on the HTTP server) answers these; without it, and for
+        # every method but GET and HEAD anyway, the manager's final 404.
+        return RouterResponse(404, "Not Found", _HTML)
+    answer = _api(manager, method, path[len(API_ROOT):] or "/", split.query, body)
+    return RouterResponse(answer.status, answer.body, answer.content_type, answer.headers + CORS_HEADERS)
+
+
+def _api(manager: SimulatedManager, method: str, api_path: str, query_text: str,
+         body: Union[bytes, str, None]) -> RouterResponse:
+    """A request under the API root: HEAD runs the GET route (the transport drops the body),
+    OPTIONS lists the methods of the routes that match (Express's automatic answer)."""
+    if method == "OPTIONS":
+        allowed = allowed_methods(api_path)
+        if not allowed:
+            return RouterResponse(404, "Not Found", _JSON)
+        text = ",".join(allowed)
+        return RouterResponse(200, text, _JSON, (("Allow", text),))
+    route_method = "GET" if method == "HEAD" else method
+    query = {key: values[-1] for key, values in parse_qs(query_text, keep_blank_values=True).items()}
     try:
         parsed_body = _parse_body(body)
     except ValueError as error:
         return _error(400, f"malformed JSON body: {error}")
-    for route_method, pattern, handler in _ROUTES:
-        if route_method != method:
+    for registered, pattern, handler in _ROUTES:
+        if registered != route_method:
             continue
         match = pattern.match(api_path)
         if match:
@@ -105,9 +128,22 @@ def handle(manager: SimulatedManager, method: str, target: str,
                 return handler(request)
             except RequestRejected as rejected:
                 return _error(rejected.status, rejected.message)
-    if method == "GET":
-        return _error(404, f"no such route: GET {API_ROOT}{api_path} (the real manager answers with its web UI page)")
-    return RouterResponse(404, "Not Found", _TEXT)
+    if route_method == "GET":
+        return _error(404, f"no such route: {method} {API_ROOT}{api_path} (the real manager answers with its "
+                           "web UI page)")
+    return RouterResponse(404, "Not Found", _JSON)
+
+
+def allowed_methods(api_path: str) -> List[str]:
+    """The methods of the routes matching ``api_path`` (relative to the API root), in the order the
+    manager registers them, ``HEAD`` right after ``GET``: what ``OPTIONS`` answers."""
+    allowed: List[str] = []
+    for method, pattern, _ in _ROUTES:
+        if pattern.match(api_path):
+            for name in (method, "HEAD") if method == "GET" else (method,):
+                if name not in allowed:
+                    allowed.append(name)
+    return allowed
 
 
 def _parse_body(body: Union[bytes, str, None]) -> Any:

@@ -31,6 +31,12 @@ What it does, as the real manager does:
   timestamps are virtual time. With ``--foreground true`` each line is also printed on stdout;
   otherwise nothing is ever printed on stdout. Errors go to stderr. The simulated dispatcher's log
   (:mod:`fakes.search`) goes to ``<id>/log/dispatcher.log`` in NNI's format.
+* **web UI**: NNI's own web UI from the installed ``nni`` (``nni_node/static``), its single-page app
+  routes (``/oview``, ``/detail``, ... any other GET path answers ``index.html``) and the experiment's
+  log directory under ``/logs/`` (:mod:`fakes.webui`); without ``nni``, a page saying how to get it.
+  Answers under ``/api/v1/nni`` carry the manager's two ``Access-Control-Allow-*`` headers; OPTIONS
+  and HEAD are answered as Express answers them. The experiment's ``<id>/checkpoint/`` directory is
+  created when ``POST /experiment`` starts or resumes it.
 * **shutdown**: after answering ``DELETE /experiment`` (the simulated manager is then stopped)
   the port closes and the process exits 0. SIGTERM and SIGINT run the same shutdown
   (STOPPING → STOPPED in the manifest, profile stored) and exit 0. If the shutdown could not
@@ -38,8 +44,9 @@ What it does, as the real manager does:
   manager) the exit code is 1.
 
 Not reproduced: the ~50 ms during which the real manager answers ``INITIALIZING`` as plain text
-(the fake answers JSON from its first request on), the web UI and the tuner/trial WebSocket
-channels (``--tuner-command-channel`` is accepted and ignored: the fake's tuner is built in).
+(the fake answers JSON from its first request on), the ``/netron`` proxy, Express's ``X-Powered-By``,
+``Keep-Alive``, ``Accept-Ranges`` and API ``ETag`` headers, and the tuner/trial WebSocket channels
+(``--tuner-command-channel`` is accepted and ignored: the fake's tuner is built in).
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import Any, Callable, Optional, TextIO, Union
+from urllib.parse import urlsplit
 
 import psutil
 
@@ -73,6 +81,7 @@ from .router import API_ROOT
 from .search import SearchUnavailableError
 from .simulator import SimulatedManager
 from .sqlite_storage import SqliteStorage
+from .webui import WebResponse, WebUI
 
 __all__ = ["main", "FakeManagerServer", "NodeManifest", "StartupError", "SYNC_INTERVAL", "FLUSH_INTERVAL"]
 
@@ -128,6 +137,13 @@ class NodeManifest:
     def update(self, experiment_id: str, key: str, value: Any) -> bool:
         """Set (None: delete) one key of an existing record; False when there is no such record."""
         return self.file.update(experiment_id, key, value)
+
+
+def _is_experiment_route(target: str, url_prefix: Optional[str]) -> bool:
+    """Whether ``target`` is ``[/<prefix>]/api/v1/nni/experiment`` (query and trailing slash allowed)."""
+    path = urlsplit(target).path.rstrip("/").lower()
+    head = f"/{url_prefix}".lower() if url_prefix else ""
+    return path == f"{head}{API_ROOT}/experiment"
 
 
 def _int(value: Any) -> int:
@@ -234,8 +250,8 @@ class _Gone(Exception):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Every method goes to :meth:`FakeManagerServer.answer`; status, body and content type are
-    written exactly as the router returns them."""
+    """Every method goes to :meth:`FakeManagerServer.answer`; status, headers and body are written
+    exactly as the router or the web UI returns them (no body for HEAD)."""
 
     protocol_version = "HTTP/1.1"
     #: Headers and body are two writes: without TCP_NODELAY a kept-alive connection waits ~40 ms
@@ -248,23 +264,31 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
         except ValueError as error:
-            self._send(400, f"bad request body: {error}", "text/plain; charset=utf-8")
+            self._send(WebResponse(400, f"bad request body: {error}".encode(),
+                                   (("Content-Type", "text/plain; charset=utf-8"),)))
             return
         try:
-            status, text, content_type = app.answer(self.command, self.path, body)
+            answer = app.answer(self.command, self.path, body, dict(self.headers.items()))
         except _Gone:
             self.close_connection = True
             return
-        self._send(status, text, content_type)
+        self._send(answer)
         app.after_request()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
 
-    def _send(self, status: int, text: str, content_type: str) -> None:
-        data = text.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
+    def send_response(self, code: int, message: Optional[str] = None) -> None:
+        """The status line and ``Date``, without the ``Server`` header (Node's server sends none)."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+    def _send(self, answer: WebResponse) -> None:
+        self.send_response(answer.status)
+        for name, value in answer.headers:
+            self.send_header(name, value)
+        if answer.status != 304:
+            self.send_header("Content-Length", str(len(answer.body)))
         if self.server.app.stopping:
             self.close_connection = True
         if self.close_connection:
@@ -272,8 +296,8 @@ class _Handler(BaseHTTPRequestHandler):
             # connection back in its pool and lose its next request on it.
             self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        if self.command != "HEAD" and answer.status != 304:
+            self.wfile.write(answer.body)
         self.wfile.flush()
 
     def _read_body(self) -> Optional[bytes]:
@@ -313,6 +337,8 @@ class FakeManagerServer:
         self.log = _ManagerLog(root / "log" / "nnimanager.log", self.manager_args.log_level,
                                self.manager_args.foreground, stdout or sys.stdout, self.clock.time)
         self.dispatcher_log = _DispatcherLogFile(root / "log" / "dispatcher.log")
+        self.checkpoint_directory = root / "checkpoint"
+        self.webui = WebUI(root / "log", self.manager_args.url_prefix)
         self.storage = SqliteStorage()
         self.manifest = NodeManifest(manifest_home)
         self.fake: Optional[FakeManager] = None
@@ -387,14 +413,19 @@ class FakeManagerServer:
 
     # ------------------------------------------------------------------ serving
 
-    def answer(self, method: str, target: str, body: Optional[bytes]) -> tuple[int, str, str]:
-        """Answer one HTTP request: (status, body, content type). Raises :class:`_Gone` once the
-        simulated manager has exited."""
+    def answer(self, method: str, target: str, body: Optional[bytes],
+               headers: Optional[dict[str, str]] = None) -> WebResponse:
+        """Answer one HTTP request: a real trial's command channel (:mod:`fakes.local_trials`), the web
+        UI's files and log directory (:mod:`fakes.webui`), else the REST API (:func:`fakes.router.handle`).
+        Raises :class:`_Gone` once the simulated manager has exited."""
         assert self.fake is not None
         channel = self._trial_channel(target)
         if channel is not None:  # a real trial's command channel: answered without the manager's lock
             status, payload = channel.handle(method, target, body)
-            return status, payload.decode(), "application/json; charset=utf-8"
+            return WebResponse(status, payload, (("Content-Type", "application/json; charset=utf-8"),))
+        page = self.webui.answer(method, target, headers)
+        if page is not None:
+            return page
         try:
             response = self.fake.handle(self.port, method, target, body)
         except ManagerUnreachableError:
@@ -402,8 +433,20 @@ class FakeManagerServer:
         except Exception as error:  # noqa: BLE001 - a bug in the fake: answer 500, keep serving
             self.log.write("ERROR", "RestServer", f"{method} {target} failed:\n{traceback.format_exc()}")
             text = json.dumps({"error": f"{type(error).__name__}: {error}"})
-            return 500, text, "application/json; charset=utf-8"
-        return response.status, response.body, response.content_type
+            return WebResponse(500, text.encode("utf-8"), (("Content-Type", "application/json; charset=utf-8"),))
+        if method.upper() == "POST" and response.status == 200 and self.manager_args.action != "view" \
+                and _is_experiment_route(target, self.manager_args.url_prefix):
+            self._make_checkpoint_directory()
+        return WebResponse(response.status, response.body.encode("utf-8"),
+                           (("Content-Type", response.content_type), *response.headers))
+
+    def _make_checkpoint_directory(self) -> None:
+        """``<id>/checkpoint/``: the real manager creates it when it starts or resumes the experiment
+        (the dispatcher's ``NNI_CHECKPOINT_DIRECTORY``; NNI's built-in algorithms leave it empty)."""
+        try:
+            self.checkpoint_directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            self.log.write("ERROR", "NNIManager", f"cannot create {self.checkpoint_directory}: {error}")
 
     def _trial_channel(self, target: str) -> Optional[TrialChannelHub]:
         """The channel hub of the running experiment's real trials when ``target`` is one of its URLs."""

@@ -221,6 +221,7 @@ def test_create_run_until_done_then_delete(servers: Callable[..., ServerProcess]
     assert not port_open(server.port)
     assert server.record()["status"] == "STOPPED"
     assert server.stdout() == ""
+    assert (server.root / "checkpoint").is_dir()  # as the real manager: made at the start, left empty
     log = (server.root / "log" / "nnimanager.log").read_text()
     assert "Change NNIManager status from: INITIALIZED to: RUNNING" in log
     assert "Change NNIManager status from: STOPPING to: STOPPED" in log

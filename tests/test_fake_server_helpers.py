@@ -24,4 +24,12 @@ def slow_trial(params: dict[str, Any], trial: Any) -> float:
     return float(params.get("x", 0))
 
 
+def webui_trial(params: dict[str, Any], trial: Any) -> float:
+    """The first three trials (sequence ids 0-2) end after 1 virtual second with final result ``x``; the
+    others run for an hour: an experiment with finished and running trials for the web UI."""
+    trial.report_intermediate_result(float(params.get("x", 0)) / 2)
+    trial.sleep(1 if trial.sequence_id < 3 else 3600)
+    return float(params.get("x", 0))
+
+
 not_callable = 42

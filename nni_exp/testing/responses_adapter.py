@@ -240,7 +240,7 @@ class NniResponses:
                 request=request,
             ) from None
         self._record(RoutedCall(method, url, port, answer.status))
-        return answer.status, {"Content-Type": answer.content_type}, answer.body
+        return answer.status, {"Content-Type": answer.content_type, **dict(answer.headers)}, answer.body
 
     def _refuse_request(self, request: Any) -> Exception:
         method = str(request.method).upper()

@@ -65,10 +65,12 @@ class _Handler(BaseHTTPRequestHandler):
         if answer is None:
             self.close_connection = True
             return
-        status, text, content_type = answer
+        status, text, content_type, headers = answer
         data = text.encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD":
@@ -198,8 +200,10 @@ class FakeServer:
 
     # ------------------------------------------------------------------ serving
 
-    def _answer(self, method: str, target: str, body: Optional[bytes]) -> Optional[tuple[int, str, str]]:
-        """(status, body, content type), or None to close the connection without an answer."""
+    def _answer(self, method: str, target: str, body: Optional[bytes]
+                ) -> Optional[tuple[int, str, str, tuple[tuple[str, str], ...]]]:
+        """(status, body, content type, other headers), or None to close the connection without an
+        answer."""
         manager = self.manager
         status: Optional[int] = None
         try:
@@ -220,6 +224,6 @@ class FakeServer:
                         self._held -= 1
                 return None
             status = response.status
-            return response.status, response.body, response.content_type
+            return response.status, response.body, response.content_type, response.headers
         finally:
             self.log.append(LoggedRequest(method, target, status))
