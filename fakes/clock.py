@@ -8,6 +8,10 @@ from typing import Callable, List, Optional
 
 __all__ = ["VirtualClock", "ScaledRealClock"]
 
+#: The real clock, bound at import: a fake never reads a ``time`` module patched for a test
+#: (:mod:`fakes.time_patch`), whatever thread it runs in.
+_real_time, _real_monotonic, _real_sleep = time.time, time.monotonic, time.sleep
+
 
 class VirtualClock:
     """A clock that moves only when told to: :meth:`advance` or :meth:`sleep`.
@@ -20,7 +24,7 @@ class VirtualClock:
     """
 
     def __init__(self, start_time: Optional[float] = None) -> None:
-        self.start_time = time.time() if start_time is None else float(start_time)
+        self.start_time = _real_time() if start_time is None else float(start_time)
         self._elapsed = 0.0
         self._listeners: List[Callable[[], None]] = []
         self._sleep_listeners: List[Callable[[float], None]] = []
@@ -61,15 +65,15 @@ class ScaledRealClock:
         if not math.isfinite(scale) or scale <= 0:
             raise ValueError(f"time scale must be a positive number, got {scale!r}")
         self.scale = float(scale)
-        self.start_time = time.time() if start_time is None else float(start_time)
-        self._origin = time.monotonic()
+        self.start_time = _real_time() if start_time is None else float(start_time)
+        self._origin = _real_monotonic()
         self._listeners: List[Callable[[], None]] = []
 
     def time(self) -> float:
         return self.start_time + self.monotonic()
 
     def monotonic(self) -> float:
-        return (time.monotonic() - self._origin) * self.scale
+        return (_real_monotonic() - self._origin) * self.scale
 
     def at_real(self, real_monotonic: float) -> float:
         """This clock's ``monotonic()`` at ``time.monotonic()`` value ``real_monotonic``."""
@@ -83,7 +87,7 @@ class ScaledRealClock:
         raise TypeError("a clock that follows real time cannot be advanced by hand")
 
     def sleep(self, seconds: float) -> None:
-        time.sleep(max(float(seconds), 0.0) / self.scale)
+        _real_sleep(max(float(seconds), 0.0) / self.scale)
         for listener in list(self._listeners):
             listener()
 

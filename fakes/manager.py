@@ -11,10 +11,11 @@ import copy
 import json
 import random
 import threading
-from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Union
+from types import TracebackType
+from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Type, Union
 
 from nni_exp.backend import ACTIONS, ManagerArgs, Manifest, RunMode
-from nni_exp.errors import ExperimentStalledError, ManagerUnreachableError
+from nni_exp.errors import ExperimentStalledError, ManagerUnreachableError, TimePatchError
 from nni_exp.rest import build_url, decode_answer, strip_prefix
 
 from . import router
@@ -31,6 +32,7 @@ from .search import (
 from .search import commands as search_commands
 from .simulator import ManagerTiming, SimulatedManager
 from .store import ExperimentStore
+from .time_patch import TimePatch, check_mode
 from .trials import TrialFunction, default_trial
 
 __all__ = ["FakeManager", "FakeManifest", "FakeProcess", "StoreStorage"]
@@ -50,6 +52,34 @@ class StoreStorage(Protocol):
     def load(self, experiment_id: str, experiments_directory: str) -> Optional[ExperimentStore]: ...
 
     def save(self, store: ExperimentStore, experiments_directory: str) -> None: ...
+
+
+class _MachineLock:
+    """The fake machine's re-entrant lock, which knows whether the calling thread holds it (a time
+    patch must not re-enter the simulation from a trial function or a tuner, see :meth:`held`)."""
+
+    __slots__ = ("_lock", "_owner", "_depth")
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._owner: Optional[int] = None
+        self._depth = 0
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        self._owner = threading.get_ident()
+        self._depth += 1
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 traceback: Optional[TracebackType]) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+        self._lock.release()
+
+    def held(self) -> bool:
+        """True when the calling thread holds the lock (the fake is at work in it)."""
+        return self._owner == threading.get_ident()
 
 
 class FakeManifest:
@@ -168,6 +198,11 @@ class FakeManager:
         ``wait_completion()``, ``clock.sleep()``) while no manager can ever change again, before
         :class:`~nni_exp.errors.ExperimentStalledError` ends the wait (the real manager would keep
         it waiting for ever). None: wait for ever, as with the real manager.
+    patch_time
+        ``"sleep"``: from now until :meth:`close`, ``time.sleep(s)`` in the thread that creates the
+        fake advances its virtual clock by ``s`` and returns at once; ``"all"``: ``time.time`` and
+        ``time.monotonic`` read the virtual clock too; None (default): the ``time`` module is left
+        alone. Same as calling :meth:`patch_time` right away; see :mod:`fakes.time_patch`.
     """
 
     name = "fake"
@@ -179,7 +214,7 @@ class FakeManager:
                  tuner: Any = None, search: str = "auto", timing: Optional[ManagerTiming] = None,
                  clock: Optional[Clock] = None, skip_idle_ticks: bool = True, manifest: Optional[Manifest] = None,
                  storage: Optional[StoreStorage] = None, stall_after: Optional[float] = 3600.0,
-                 real_trials: bool = False) -> None:
+                 real_trials: bool = False, patch_time: Optional[str] = None) -> None:
         if trial is not None and not callable(trial):
             raise TypeError(f"trial must be a function fn(params, trial), not {type(trial).__name__}")
         if not isinstance(real_trials, bool):
@@ -197,6 +232,10 @@ class FakeManager:
             raise TypeError(f"timing must be a ManagerTiming, not {type(timing).__name__}")
         if not isinstance(search, str) or search not in SEARCH_IMPLEMENTATIONS:
             raise ValueError(f"search must be one of {', '.join(map(repr, SEARCH_IMPLEMENTATIONS))}, got {search!r}")
+        time_mode = check_mode(patch_time)
+        if time_mode is not None and clock is not None and not isinstance(clock, VirtualClock):
+            raise ValueError(f"patch_time={time_mode!r} needs a VirtualClock; a {type(clock).__name__} follows "
+                             "real time, where time.sleep already lets the fake's time pass")
         if search == "nni":
             resolve_implementation(search)  # fail now, not at the first experiment
         self._search_setting = search
@@ -217,7 +256,8 @@ class FakeManager:
         else:
             self.prepare_search()  # on a clock that follows real time, importing later would cost virtual time
         self._rng = random.Random(seed)
-        self._lock = threading.RLock()
+        self._lock = _MachineLock()
+        self._time_patch: Optional[TimePatch] = None
         self._next_pid = _FIRST_PID
         self._processes: Dict[int, SimulatedManager] = {}
         self._stores: Dict[str, ExperimentStore] = {}
@@ -225,6 +265,8 @@ class FakeManager:
         self._started = 0
         self._manifest: Manifest = manifest if manifest is not None else FakeManifest(self._pid_alive)
         self.storage = storage
+        if time_mode is not None:
+            self.patch_time(time_mode)
 
     def __repr__(self) -> str:
         ports = ", ".join(str(p) for p in sorted(self._processes)) or "none"
@@ -432,8 +474,52 @@ class FakeManager:
         """Ids of every experiment this fake machine has stored."""
         return iter(list(self._stores))
 
+    # ------------------------------------------------------------------ the time module
+
+    def patch_time(self, mode: str = "sleep") -> TimePatch:
+        """Put the calling thread's ``time`` functions on this fake's virtual clock, now.
+
+        ``"sleep"``: ``time.sleep(s)`` advances the clock by ``s`` virtual seconds (trials run, the
+        manager ticks) and returns at once; ``"all"``: ``time.time`` / ``time.time_ns`` read
+        ``clock.time()`` and ``time.monotonic`` / ``time.monotonic_ns`` move with the clock too.
+        Only the calling thread is affected, and not while the fake itself is at work in it (trial
+        functions keep the real functions). ``time.sleep`` is then a client waiting on the clock:
+        ``stall_after`` applies. Names imported from ``time`` before this call keep the real
+        functions. See :mod:`fakes.time_patch`.
+
+        Returns the active :class:`~fakes.time_patch.TimePatch`: ``with fake.patch_time("all"):``
+        undoes it at the end of the block; otherwise ``.stop()`` or :meth:`close` does.
+
+        Raises ``ValueError`` for an unknown mode or a clock that follows real time, and
+        :class:`~nni_exp.errors.TimePatchError` when this fake or this thread already has a patch.
+        """
+        mode_checked = check_mode(mode, "mode")
+        if mode_checked is None:
+            raise ValueError("mode must be 'sleep' or 'all' (to undo a patch, stop() it or close() the fake)")
+        if not isinstance(self._clock, VirtualClock):
+            raise ValueError(f"patch_time() needs a VirtualClock; a {type(self._clock).__name__} follows real time, "
+                             "where time.sleep already lets the fake's time pass")
+        current = self.time_patch
+        if current is not None:
+            raise TimePatchError(f"{self!r} already patches time ({current!r}); stop that patch first")
+        patch = TimePatch(self._clock, mode_checked, owner=self, inside_fake=self._lock.held)
+        patch.start()
+        self._time_patch = patch
+        return patch
+
+    @property
+    def time_patch(self) -> Optional[TimePatch]:
+        """The active :class:`~fakes.time_patch.TimePatch` of this fake, or None."""
+        patch = self._time_patch
+        return patch if patch is not None and patch.active else None
+
     def close(self) -> None:
-        """Kill every running manager (as at machine shutdown)."""
-        with self._lock:
-            for manager in list(self._processes.values()):
-                manager.exit()
+        """Kill every running manager (as at machine shutdown) and undo :meth:`patch_time`."""
+        try:
+            with self._lock:
+                for manager in list(self._processes.values()):
+                    manager.exit()
+        finally:
+            patch, self._time_patch = self._time_patch, None
+            if patch is not None:
+                patch.stop()

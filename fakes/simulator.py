@@ -24,9 +24,9 @@ import heapq
 import json
 import math
 import random
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import monotonic as _real_monotonic  # taken before any time patch (fakes.time_patch)
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from nni_exp.backend import ManagerArgs
@@ -234,7 +234,7 @@ class SimulatedManager:
         if isinstance(clock, ScaledRealClock):
             return clock.real_at(moment)
         if self._real_anchor is None:
-            self._real_anchor = (self._now, time.monotonic())
+            self._real_anchor = (self._now, _real_monotonic())
         virtual, real = self._real_anchor
         return real + (moment - virtual)
 
@@ -734,7 +734,7 @@ class SimulatedManager:
         """Start the trial's process; what it does arrives as :class:`TrialMessage` objects."""
         assert self.trial_service is not None
         if self._real_anchor is None and not isinstance(self.world.clock, ScaledRealClock):
-            self._real_anchor = (self._now, time.monotonic())
+            self._real_anchor = (self._now, _real_monotonic())
         output = str(trial_output_directory(self.trial_service.experiment_root, trial_id))
         trial = _LiveTrial(trial_job_id=trial_id, sequence_id=form.sequence_id, form_value=form.value,
                            parameter_id=parameter_id, start=self._now, end=math.inf, outcome="RUNNING",

@@ -31,6 +31,7 @@ __all__ = [
     "ManagerTimeoutError",
     "InvalidResponseError",
     "ExperimentStalledError",
+    "TimePatchError",
 ]
 
 
@@ -164,6 +165,12 @@ class ExperimentStalledError(NniExpError, RuntimeError):
     ever (a tuner that stopped after an exception, a manager that will not ask its tuner for more
     trials, ...). Only fakes on a virtual clock detect it.
     """
+
+
+class TimePatchError(NniExpError, RuntimeError):
+    """Patching the ``time`` module for a fake's virtual clock (:mod:`fakes.time_patch`) would mix two
+    clocks: the thread already has a patch, the fake already has one, or other code replaced a
+    ``time`` function first."""
 
 
 class MissingConfigError(ConfigError, AssertionError):

@@ -1,12 +1,14 @@
 """pytest plugin of nni-exp, registered through the ``pytest11`` entry point (nothing to configure).
 
-Fixtures (see :mod:`nni_exp.testing.fixtures`): ``nni_fake_manager``, ``nni_config``,
+Fixtures (see :mod:`nni_exp.testing.fixtures`): ``nni_fake_manager``, ``nni_fake_time``, ``nni_config``,
 ``nni_backend``, ``nni_backend_kind``, ``nni_port``, ``nni_experiment``, ``nni_fake_server``
 (and its session listener ``nni_fake_server_listener``), ``nni_real_manager``; ``nni_responses``
 (:mod:`nni_exp.testing.responses_fixture`) and ``nni_trial`` (:mod:`nni_exp.testing.trial_fixture`).
 
-Marker: ``@pytest.mark.nni_fake(trial=, seed=, tuner=, faults=, timing=, time_scale=)`` configures
-the test's fake manager (faults: :mod:`nni_exp.testing.faults`).
+Marker: ``@pytest.mark.nni_fake(trial=, seed=, tuner=, search=, faults=, timing=, time_scale=,
+patch_time=)`` configures the test's fake manager (faults: :mod:`nni_exp.testing.faults`;
+``patch_time="sleep" | "all"``: the test's ``time.sleep`` moves the fake's virtual clock,
+:mod:`fakes.time_patch`).
 
 Options: ``--nni-backend=fake|server|nni`` (ini ``nni_backend``), ``--nni-require-real`` (or
 ``NNI_EXP_REQUIRE_REAL=1``), ini ``nni_time_scale`` (see :mod:`nni_exp.testing.options`).
@@ -36,6 +38,7 @@ from nni_exp.testing.fixtures import (
     nni_fake_manager,
     nni_fake_server,
     nni_fake_server_listener,
+    nni_fake_time,
     nni_port,
     nni_real_manager,
     tracked,
@@ -53,6 +56,7 @@ __all__ = [
     "nni_fake_manager",
     "nni_fake_server",
     "nni_fake_server_listener",
+    "nni_fake_time",
     "nni_port",
     "nni_real_manager",
     "nni_responses",

@@ -3,8 +3,8 @@ over generated test files, with the plugin loaded by its ``pytest11`` entry poin
 
 Covered: registration (marker, options, fixtures, header), each fixture's semantics and cleanup
 (no process, port or file left), the ``nni_fake`` marker and its misuse, ``--nni-backend`` and the
-``nni_backend`` ini value, pytest-xdist, skipping versus failing without ``nni``, and the failure
-report.
+``nni_backend`` ini value, pytest-xdist, skipping versus failing without ``nni``, the failure
+report, and ``time.sleep`` on the fake's clock (``patch_time`` / ``nni_fake_time``).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ RUN_TIMEOUT = 120
 def _neutral_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The generated runs must not inherit a CI's requirement for the real manager or a backend default,
     nor, when this suite runs under xdist, the worker's identity."""
-    for name in ("NNI_EXP_REQUIRE_REAL", "NNI_EXP_BACKEND", "NNI_EXP_HOME", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER",
-                 "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+    for name in ("NNI_EXP_REQUIRE_REAL", "NNI_EXP_BACKEND", "NNI_EXP_PATCH_TIME", "NNI_EXP_HOME", "PYTEST_ADDOPTS",
+                 "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -96,14 +96,15 @@ def record_helper(pytester: pytest.Pytester) -> str:
 
 def test_the_entry_point_registers_marker_options_fixtures_and_header(pytester: pytest.Pytester) -> None:
     markers = run(pytester, "--markers")
-    markers.stdout.fnmatch_lines(["@pytest.mark.nni_fake(trial=None, seed=None, tuner=None, search=None, faults=None*"])
+    markers.stdout.fnmatch_lines(["@pytest.mark.nni_fake(trial=None, seed=None, tuner=None, search=None, faults=None*"
+                                  "patch_time=None)*"])
     helptext = run(pytester, "--help")
     helptext.stdout.fnmatch_lines(["*--nni-backend={fake,server,nni}*", "*--nni-require-real*",
                                    "*nni_backend (string)*", "*nni_time_scale (string)*"])
     pytester.makepyfile("def test_nothing(): pass")
     fixtures = run(pytester, "--fixtures")
-    for name in ("nni_fake_manager", "nni_experiment", "nni_config", "nni_fake_server", "nni_real_manager",
-                 "nni_backend", "nni_port", "nni_backend_kind"):
+    for name in ("nni_fake_manager", "nni_fake_time", "nni_experiment", "nni_config", "nni_fake_server",
+                 "nni_real_manager", "nni_backend", "nni_port", "nni_backend_kind"):
         fixtures.stdout.fnmatch_lines([f"{name}*"])
     result = run(pytester)
     result.stdout.fnmatch_lines(["nni-exp: backend fake"])
@@ -429,6 +430,112 @@ def test_xdist_workers_get_their_own_ports_and_homes(pytester: pytest.Pytester) 
             assert len({line["port"] for line in lines}) == 6
             assert len({line["manifest"] for line in lines}) == 6
         assert_no_process_left(pytester.path)
+
+
+# ---------------------------------------------------------------------- time.sleep on the fake's clock
+
+NNI_STYLE_TESTS = """
+import time
+import pytest
+
+REAL_SLEEP, REAL_TIME = time.sleep, time.time  # before any fixture ran
+
+
+def nni_style(exp):
+    \"\"\"What a test written for NNI's client does; returns what time.time() says elapsed.\"\"\"
+    exp.start()
+    began, began_real = time.time(), time.perf_counter()
+    time.sleep(30)
+    jobs = exp.list_trial_jobs()
+    assert jobs, "no trial after time.sleep(30)"
+    assert {job.status for job in jobs} == {"SUCCEEDED"}
+    assert set(exp.get_job_metrics()) == {job.trialJobId for job in jobs}
+    assert time.perf_counter() - began_real < 5, "time.sleep(30) really waited"
+    return time.time() - began
+
+
+@pytest.mark.nni_fake(patch_time="all", seed=1)
+def test_all(nni_experiment, nni_fake_time):
+    assert nni_fake_time.mode == "all"
+    assert nni_style(nni_experiment) == pytest.approx(30)
+
+
+@pytest.mark.nni_fake(patch_time="sleep", seed=1)
+def test_sleep_only(nni_experiment):
+    assert nni_style(nni_experiment) < 5  # time.time is real: 30 seconds did not really pass
+
+
+def test_the_fixture(nni_experiment, nni_fake_time):
+    assert nni_fake_time.mode == "sleep" and nni_fake_time.clock is nni_experiment.backend.clock
+    nni_style(nni_experiment)
+
+
+def test_without_the_opt_in(nni_experiment, monkeypatch):
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)  # stands for 30 real seconds, without waiting them
+    nni_style(nni_experiment)
+
+
+def test_time_is_real_again_after_those_tests():
+    assert time.sleep is REAL_SLEEP and time.time is REAL_TIME
+"""
+
+
+def test_patch_time_lets_an_nni_style_test_see_its_trials_at_once(pytester: pytest.Pytester) -> None:
+    """With the opt-in, ``exp.start(); time.sleep(30)`` sees finished trials and metrics, instantly
+    (``time.time()`` moving by 30 under ``"all"``); without it the same test sees no trial at all."""
+    pytester.makepyfile(test_nni_style=NNI_STYLE_TESTS)
+    for args in (("-p", "no:randomly"), ("-n", "2")):
+        result = run(pytester, "-rA", *args)
+        result.assert_outcomes(passed=4, failed=1)
+        result.stdout.fnmatch_lines_random([
+            "PASSED test_nni_style.py::test_all", "PASSED test_nni_style.py::test_sleep_only",
+            "PASSED test_nni_style.py::test_the_fixture", "PASSED test_nni_style.py::test_time_is_real_again_after*",
+            "FAILED test_nni_style.py::test_without_the_opt_in - AssertionError*",
+            "E       AssertionError: no trial after time.sleep(30)",
+        ])
+
+
+def test_patch_time_misuse_errors_at_setup_and_real_time_backends_ignore_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import time
+        import pytest
+
+        @pytest.mark.nni_fake(patch_time="freeze")
+        def test_unknown(nni_fake_manager): pass
+
+        @pytest.mark.nni_fake(patch_time=True)
+        def test_not_a_string(nni_fake_manager): pass
+
+        @pytest.mark.nni_fake(patch_time="sleep", time_scale=10)
+        def test_with_time_scale(nni_fake_manager): pass
+
+        @pytest.mark.nni_fake(time_scale=10)
+        def test_fixture_with_time_scale(nni_fake_time): pass
+    """)
+    result = run(pytester)
+    result.assert_outcomes(errors=4)
+    result.stdout.fnmatch_lines_random([
+        "*patch_time=...) must be 'sleep' or 'all' (or None), got 'freeze'*",
+        "*patch_time=...) must be 'sleep' or 'all' (or None), got True*",
+        "*patch_time='sleep' needs the fake's virtual clock, time_scale=10 makes it follow real time*",
+        "*patch_time() needs a VirtualClock; a ScaledRealClock follows real time*",
+    ])
+    pytester.makepyfile(test_server="""
+        import time
+        import pytest
+
+        REAL_SLEEP = time.sleep
+
+        def test_real_time_backend(nni_fake_time, nni_backend_kind):
+            assert nni_backend_kind == "server" and nni_fake_time is None and time.sleep is REAL_SLEEP
+
+        @pytest.mark.nni_fake(patch_time="all")
+        def test_the_in_memory_fake_is_still_patched(nni_fake_manager, nni_fake_time):
+            assert nni_fake_time is nni_fake_manager.time_patch and nni_fake_time.mode == "all"
+            time.sleep(12)
+            assert nni_fake_manager.clock.monotonic() == 12
+    """)
+    run(pytester, "test_server.py", "--nni-backend=server").assert_outcomes(passed=2)
 
 
 # ---------------------------------------------------------------------- the real manager, missing

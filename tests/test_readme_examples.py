@@ -8,9 +8,21 @@ from typing import List
 
 import pytest
 
+from fakes import FakeManager
+
 pytest_plugins = ["pytester"]
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _search_imported_before_pytester() -> None:
+    """Import NNI's search (and numpy) for good, before ``pytester`` snapshots ``sys.modules``.
+
+    ``pytester`` forgets the modules imported during a test, and numpy cannot be imported twice in
+    a process: a README block that runs the fake with NNI's search, after another one did, would fail.
+    """
+    FakeManager().prepare_search()
 
 
 def python_blocks() -> List[str]:

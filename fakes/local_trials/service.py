@@ -13,10 +13,10 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic as _real_monotonic  # taken before any time patch (fakes.time_patch)
 from typing import Any, Callable, Deque, Dict, Mapping, Optional
 
 from .channel import ENVIRONMENT_ID, TrialChannelHub, TrialChannelServer
@@ -127,7 +127,7 @@ class LocalTrialService:
                     if message.kind == "exit":
                         self._unreported_exits -= 1
                     return message
-                remaining = real_deadline - time.monotonic()
+                remaining = real_deadline - _real_monotonic()
                 if remaining <= 0 or self._messages:
                     return None
                 self._condition.wait(remaining)

@@ -48,7 +48,8 @@ def free_port() -> int:
 def make_fake(spec: FakeSpec) -> Any:
     """The fake manager of a test: an :class:`~nni_exp.testing.faults.InstrumentedFakeManager`
     configured from the marker (trial, seed, tuner, search, timing, faults; ``time_scale`` → a clock that
-    follows real time)."""
+    follows real time; ``patch_time`` → the calling thread's ``time`` functions on its virtual clock
+    until it is closed)."""
     from fakes import ScaledRealClock
 
     from .faults import InstrumentedFakeManager
@@ -60,7 +61,7 @@ def make_fake(spec: FakeSpec) -> Any:
         trial = load_trial_function(trial)
     clock = ScaledRealClock(spec.time_scale) if spec.time_scale is not None else None
     return InstrumentedFakeManager(trial, seed=spec.seed, tuner=spec.tuner, timing=spec.timing, clock=clock,
-                                   faults=spec.faults, search=spec.search or "auto")
+                                   faults=spec.faults, search=spec.search or "auto", patch_time=spec.patch_time)
 
 
 def trial_reference(trial: Any) -> Optional[str]:

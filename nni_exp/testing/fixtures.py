@@ -5,6 +5,8 @@ Importing this module is cheap (pytest and the standard library): the fake, ``re
 
 * ``nni_fake_manager``: a fresh :class:`~nni_exp.testing.faults.InstrumentedFakeManager` (a
   ``fakes.FakeManager``), configured by ``@pytest.mark.nni_fake``;
+* ``nni_fake_time``: the test thread's ``time.sleep`` (the marker's ``patch_time="all"``: also
+  ``time.time``, ``time.monotonic``) on that fake's virtual clock, a :class:`fakes.TimePatch`;
 * ``nni_config``: ``nni_config(**overrides) -> ExperimentConfig``, a valid local config (Random
   tuner, ``x`` uniform in [0, 1], 2 trials at a time, 4 trials) whose directories are the test's own;
 * ``nni_backend_kind``: ``"fake"``, ``"server"`` or ``"nni"`` (``--nni-backend``);
@@ -38,6 +40,7 @@ import pytest
 from .options import BACKEND_CHOICES, FakeSpec, backend_choice, fake_spec, real_required, time_scale
 
 if TYPE_CHECKING:
+    from fakes import TimePatch
     from nni_exp.config import ExperimentConfig
 
     from .backends import BoundExperiment, RealManager
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "nni_fake_manager",
+    "nni_fake_time",
     "nni_config",
     "nni_backend",
     "nni_backend_kind",
@@ -185,8 +189,9 @@ def _lazy_directory(factory: pytest.TempPathFactory, basename: str) -> Callable[
 def nni_fake_manager(request: pytest.FixtureRequest) -> Iterator[InstrumentedFakeManager]:
     """A fresh fake NNI manager (an :class:`~nni_exp.testing.faults.InstrumentedFakeManager`).
 
-    ``@pytest.mark.nni_fake(trial=, seed=, tuner=, faults=, timing=, time_scale=)`` configures it.
-    Every manager it still runs is killed at teardown.
+    ``@pytest.mark.nni_fake(trial=, seed=, tuner=, faults=, timing=, time_scale=, patch_time=)``
+    configures it (``patch_time``: see ``nni_fake_time``). Every manager it still runs is killed at
+    teardown, and its time patch undone.
     """
     from .backends import make_fake
 
@@ -194,6 +199,36 @@ def nni_fake_manager(request: pytest.FixtureRequest) -> Iterator[InstrumentedFak
     track(request, fake)
     yield fake
     fake.close()
+
+
+@pytest.fixture
+def nni_fake_time(request: pytest.FixtureRequest, nni_backend_kind: str) -> Iterator[Optional[TimePatch]]:
+    """The test's ``time`` functions on the in-memory fake's virtual clock (a :class:`fakes.TimePatch`).
+
+    ``time.sleep(s)`` in the test's thread advances ``nni_fake_manager``'s clock by ``s`` virtual
+    seconds (trials run) and returns at once; with ``@pytest.mark.nni_fake(patch_time="all")``,
+    ``time.time`` and ``time.monotonic`` read that clock too. The mode is the marker's
+    ``patch_time``, else ``"sleep"``. Other threads keep real time; names imported from ``time``
+    before the test started keep the real functions (see :mod:`fakes.time_patch`). Undone at
+    teardown.
+
+    Gives None, and leaves time alone, where the test's backend runs in real time
+    (``--nni-backend=server|nni``, for a test that does not use ``nni_fake_manager`` itself): there
+    the test's sleeps really wait, as they would with NNI.
+    """
+    if nni_backend_kind != "fake" and "nni_fake_manager" not in request.fixturenames:
+        yield None
+        return
+    fake = request.getfixturevalue("nni_fake_manager")
+    existing: Optional[TimePatch] = fake.time_patch
+    if existing is not None:  # the marker's patch_time: undone when the fake is closed
+        yield existing
+        return
+    patch: TimePatch = fake.patch_time(fake_spec(request.node).patch_time or "sleep")
+    try:
+        yield patch
+    finally:
+        patch.stop()
 
 
 @pytest.fixture

@@ -10,6 +10,10 @@ it at start-up, before any test runs.
 * ini ``nni_time_scale`` (default 100): virtual seconds per real second where a trial function
   runs in real time (the fake manager server of ``--nni-backend=server``, trials on the real
   manager).
+
+The marker's ``patch_time="sleep" | "all"`` puts the test thread's ``time.sleep`` (and, with
+``"all"``, ``time.time`` / ``time.monotonic``) on the in-memory fake's virtual clock
+(:mod:`fakes.time_patch`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pytest
 
 __all__ = [
     "BACKEND_CHOICES",
+    "PATCH_TIME_CHOICES",
     "DEFAULT_TIME_SCALE",
     "MARKER_NAME",
     "MARKER_HELP",
@@ -36,14 +41,18 @@ __all__ = [
 
 #: Values of ``--nni-backend``.
 BACKEND_CHOICES = ("fake", "server", "nni")
+#: Values of the marker's ``patch_time`` (besides None); :data:`fakes.time_patch.PATCH_TIME_MODES`,
+#: repeated here so that the plugin does not import the fake at start-up.
+PATCH_TIME_CHOICES = ("sleep", "all")
 #: Default of the ``nni_time_scale`` ini setting.
 DEFAULT_TIME_SCALE = 100.0
 #: Name of the marker that configures the fake manager of one test.
 MARKER_NAME = "nni_fake"
 MARKER_HELP = (
-    "nni_fake(trial=None, seed=None, tuner=None, search=None, faults=None, timing=None, time_scale=None): "
-    "configure the "
-    "fake NNI manager of nni_fake_manager / nni_experiment / nni_fake_server for this test"
+    "nni_fake(trial=None, seed=None, tuner=None, search=None, faults=None, timing=None, time_scale=None, "
+    "patch_time=None): configure the fake NNI manager of nni_fake_manager / nni_experiment / nni_fake_server "
+    "for this test; patch_time='sleep' or 'all' puts the test's time.sleep (and time.time, time.monotonic) "
+    "on the fake's virtual clock"
 )
 #: Environment variable that turns a skip for a missing ``nni`` into a failure.
 REQUIRE_REAL_ENV = "NNI_EXP_REQUIRE_REAL"
@@ -51,7 +60,7 @@ REQUIRE_REAL_ENV = "NNI_EXP_REQUIRE_REAL"
 _BACKEND_OPTION = "nni_backend"
 _REQUIRE_OPTION = "nni_require_real"
 _TIME_SCALE_INI = "nni_time_scale"
-_MARKER_KEYS = ("trial", "seed", "tuner", "search", "faults", "timing", "time_scale")
+_MARKER_KEYS = ("trial", "seed", "tuner", "search", "faults", "timing", "time_scale", "patch_time")
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -111,7 +120,11 @@ class FakeSpec:
     ``"auto"``, ``"nni"`` or ``"own"``, who runs the search (see :mod:`fakes.search`); ``faults``: a
     mapping of faults (see :mod:`nni_exp.testing.faults`); ``timing``: a
     :class:`fakes.ManagerTiming`; ``time_scale``: make the fake follow real time at this many virtual
-    seconds per real second instead of its virtual clock.
+    seconds per real second instead of its virtual clock; ``patch_time``: ``"sleep"`` or ``"all"``,
+    while the in-memory fake lives, ``time.sleep`` in the test's thread advances its virtual clock
+    (``"all"``: ``time.time`` and ``time.monotonic`` read it too; see :mod:`fakes.time_patch`).
+    Backends that run in real time (``--nni-backend=server|nni``) ignore ``patch_time``: there the
+    test's sleeps really wait.
     """
 
     trial: Any = None
@@ -121,6 +134,7 @@ class FakeSpec:
     faults: Mapping[str, Any] = field(default_factory=dict)
     timing: Any = None
     time_scale: Optional[float] = None
+    patch_time: Optional[str] = None
 
     def given(self) -> Dict[str, Any]:
         """The settings the marker gave (those not at their default)."""
@@ -166,5 +180,12 @@ def fake_spec(node: pytest.Item) -> FakeSpec:
     search = kwargs.get("search")
     if search is not None and search not in ("auto", "nni", "own"):
         raise TypeError(f"@pytest.mark.{MARKER_NAME}(search=...) must be 'auto', 'nni' or 'own', got {search!r}")
+    patch_time = kwargs.get("patch_time")
+    if patch_time is not None and (not isinstance(patch_time, str) or patch_time not in PATCH_TIME_CHOICES):
+        raise TypeError(f"@pytest.mark.{MARKER_NAME}(patch_time=...) must be "
+                        f"{' or '.join(map(repr, PATCH_TIME_CHOICES))} (or None), got {patch_time!r}")
+    if patch_time is not None and scale is not None:
+        raise TypeError(f"@pytest.mark.{MARKER_NAME}: patch_time={patch_time!r} needs the fake's virtual clock, "
+                        f"time_scale={scale:g} makes it follow real time; give one or the other")
     return FakeSpec(trial=trial, seed=seed, tuner=kwargs.get("tuner"), search=search, faults=dict(faults),
-                    timing=kwargs.get("timing"), time_scale=scale)
+                    timing=kwargs.get("timing"), time_scale=scale, patch_time=patch_time)
