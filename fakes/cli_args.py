@@ -81,10 +81,10 @@ class _Parser(argparse.ArgumentParser):
         raise CommandLineError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (``--help`` prints its usage)."""
+def build_parser(prog: str = "python -m fakes.server") -> argparse.ArgumentParser:
+    """The argument parser (``--help`` prints its usage, under the name ``prog``)."""
     parser = _Parser(
-        prog="python -m fakes.server",
+        prog=prog,
         description="A fake NNI 3.0 manager (REST server) with NNI manager's command line.",
         allow_abbrev=False,
     )

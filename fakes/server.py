@@ -564,7 +564,7 @@ def _install_signal_handlers(server: FakeManagerServer) -> dict[int, Any]:
 
 
 def main(argv: Optional[Sequence[str]] = None, *, stdout: Optional[TextIO] = None,
-         stderr: Optional[TextIO] = None) -> int:
+         stderr: Optional[TextIO] = None, prog: str = "python -m fakes.server") -> int:
     """Run a fake manager with the NNI manager's command line ``argv`` (default ``sys.argv[1:]``).
 
     Returns the exit code: 0 after a clean shutdown, 1 for a bad command line, a busy port, a
@@ -574,7 +574,7 @@ def main(argv: Optional[Sequence[str]] = None, *, stdout: Optional[TextIO] = Non
     err = stderr or sys.stderr
     arguments = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in arguments):
-        build_parser().print_help(out)
+        build_parser(prog).print_help(out)
         return 0
     try:
         args = parse_args(arguments)

@@ -19,6 +19,7 @@ every tick, and the tests check that both give the same experiment.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import heapq
 import json
@@ -721,10 +722,15 @@ class SimulatedManager:
         self.store.add_event("RUNNING", trial_id, self._ms(), form.value, trial.log_path, form.sequence_id,
                              "local-env")
         self.store.trial_files[trial_id] = {
-            "trial.log": "".join(f"[{self._ms()}] PRINT {line}\n" for line in script.log_lines),
+            # NNI's trial runtime logs this first, when the trial connects to its channel
+            "trial.log": self._trial_log_line(0.0, "INFO (nni.runtime.trial_command_channel.v3/MainThread) Connect to "
+                                              f"trial command channel http://localhost:{self.args.port}"
+                                              f"/env/local-env/{trial_id}"),
             "trial.stdout": "",
             "trial.stderr": script.stderr,
         }
+        for offset, line in script.log_lines:
+            self._schedule(offset, functools.partial(self._append_trial_log, trial, line))
         for offset, value in script.intermediate:
             self._schedule(offset, functools.partial(self._deliver_metric, trial, "PERIODICAL", value))
         if script.has_final:
@@ -807,6 +813,20 @@ class SimulatedManager:
         if trial.stop_reason is None:
             trial.stop_reason = reason
         self.trial_service.stop_trial(trial.trial_job_id)
+
+    def _trial_log_line(self, offset: float, text: str) -> str:
+        """A ``trial.log`` line as NNI's trial runtime writes it, ``offset`` seconds from now."""
+        stamp = datetime.datetime.fromtimestamp(self.world.epoch_ms(self._now + offset) / 1000)
+        return f"[{stamp:%Y-%m-%d %H:%M:%S}] {text}\n"
+
+    def _append_trial_log(self, trial: _LiveTrial, line: str) -> None:
+        """What a scripted trial printed reaches its ``trial.log`` when it printed it."""
+        if trial.killed_at is not None and self._now > trial.killed_at:
+            return
+        files = self.store.trial_files.get(trial.trial_job_id)
+        if files is not None:  # a new dict: storage rewrites the files it sees changed
+            self.store.trial_files[trial.trial_job_id] = {
+                **files, "trial.log": files["trial.log"] + self._trial_log_line(0.0, f"PRINT {line}")}
 
     def _new_trial_id(self) -> str:
         while True:

@@ -47,7 +47,7 @@ class TrialContext:
         self.parameter_id = parameter_id
         self._elapsed = 0.0
         self._metrics: List[Tuple[float, Any]] = []
-        self._log: List[str] = []
+        self._log: List[Tuple[float, str]] = []
 
     @property
     def elapsed(self) -> float:
@@ -67,8 +67,9 @@ class TrialContext:
         self._metrics.append((self._elapsed, value))
 
     def log(self, message: str) -> None:
-        """Write a line to the trial's ``trial.log``."""
-        self._log.append(str(message))
+        """Print ``message`` (one line per line of it) to the trial's ``trial.log``, now."""
+        for line in str(message).split("\n"):
+            self._log.append((self._elapsed, line))
 
 
 @dataclass
@@ -81,7 +82,8 @@ class TrialScript:
     has_final: bool = False
     failed: bool = False
     stderr: str = ""
-    log_lines: List[str] = field(default_factory=list)
+    #: ``(seconds since the trial started, line)`` of what the trial printed.
+    log_lines: List[Tuple[float, str]] = field(default_factory=list)
 
 
 def run_trial_function(fn: TrialFunction, context: TrialContext) -> TrialScript:

@@ -40,7 +40,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if arguments and arguments[0] == "fake-manager":
         from fakes.server import main as fake_manager_main
 
-        return fake_manager_main(arguments[1:])
+        return fake_manager_main(arguments[1:], prog="nni-exp fake-manager")
     parser = _parser()
     options = parser.parse_args(arguments)
     if options.command != "run":

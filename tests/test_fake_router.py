@@ -3,7 +3,9 @@ NNI 3.0 manager answers (``shared/reference/real_manager_observed.md`` §3-4).""
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
 from typing import Any
 
 import pytest
@@ -129,10 +131,15 @@ def test_statistics_export_and_manifest_routes(done):
 def test_trial_file_route(done):
     fake, _ = done
     trial_id = get(fake, "/trial-jobs")[0]["trialJobId"]
-    for name, expected in (("trial.log", "trial.log is empty."), ("stdout", "stdout is empty."),
-                           ("stderr", "stderr is empty.")):
+    for name, expected in (("stdout", "stdout is empty."), ("stderr", "stderr is empty.")):
         answer = fake.handle(8080, "GET", f"{API}/trial-file/{trial_id}/{name}")
         assert (answer.status, answer.body, answer.content_type) == (200, expected, "text/plain; charset=utf-8")
+    log = fake.handle(8080, "GET", f"{API}/trial-file/{trial_id}/trial.log")
+    assert (log.status, log.content_type) == (200, "text/plain; charset=utf-8")
+    # NNI's trial runtime connects first, and says so
+    assert re.fullmatch(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] "
+                        r"INFO \(nni\.runtime\.trial_command_channel\.v3/MainThread\) "
+                        rf"Connect to trial command channel http://localhost:8080/env/local-env/{trial_id}\n", log.body)
     missing = fake.handle(8080, "GET", f"{API}/trial-file/nope1/trial.log")
     assert missing.status == 500 and json.loads(missing.body)["error"].startswith("ENOENT: no such file")
     unknown_name = fake.handle(8080, "GET", f"{API}/trial-file/{trial_id}/model.bin")
@@ -150,6 +157,34 @@ def test_trial_log_lines_are_printed_lines():
     exp.run()
     trial_id = exp.list_trial_jobs()[0].trialJobId
     assert fake.handle(8080, "GET", f"{API}/trial-file/{trial_id}/trial.log").body.endswith(" PRINT epoch 1 done\n")
+    exp.stop()
+
+
+def test_trial_log_is_written_as_the_trial_runs():
+    def slow_printer(params: dict, trial: Any) -> float:
+        trial.log("start")
+        trial.sleep(100)
+        trial.log("two\nlines")
+        trial.sleep(100)
+        return 1.0
+
+    fake = FakeManager(slow_printer, seed=1)
+    exp = Experiment(make_config(max_trial_number=1), backend=fake)
+    exp.start(8080)
+    fake.advance(50)
+    (job,) = exp.list_trial_jobs()
+    started = job.startTime / 1000
+
+    def printed() -> list:
+        body = fake.handle(8080, "GET", f"{API}/trial-file/{job.trialJobId}/trial.log").body
+        return [line for line in body.splitlines() if " PRINT " in line]
+
+    assert [line.split(" PRINT ")[1] for line in printed()] == ["start"]
+    fake.advance(100)
+    lines = printed()
+    assert [line.split(" PRINT ")[1] for line in lines] == ["start", "two", "lines"]
+    stamp = datetime.datetime.strptime(lines[1][1:20], "%Y-%m-%d %H:%M:%S").timestamp()
+    assert abs(stamp - (started + 100)) <= 1  # printed 100 virtual seconds after the start
     exp.stop()
 
 
