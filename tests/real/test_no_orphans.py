@@ -15,7 +15,7 @@ import pytest
 from nni_exp import Experiment
 from nni_exp.real import RealBackend
 
-from .conftest import alive, describe, free_port, make_config, running_trial_tree
+from .conftest import alive, describe, free_port, make_config, running_trial_tree, wait_for
 
 pytestmark = pytest.mark.real_nni
 pytest.importorskip("nni_node")
@@ -129,3 +129,37 @@ def test_kill_without_graceful_stop(tmp_path: Path, backend: RealBackend) -> Non
         assert not exp._proc.is_alive()
     finally:
         exp.stop()
+
+
+def test_a_killed_trial_leaves_its_children_running(tmp_path: Path, backend: RealBackend) -> None:
+    """What the README's deliberate-fix row stands on: NNI 3.0's local service signals only the
+    trial's shell (SIGINT, SIGKILL 5 s later), so what the shell started outlives the killed trial
+    until the whole manager goes (the real backend then kills its process group). The fake kills
+    the trial's process group (``tests/test_local_trials.py``)."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "trial.sh").write_text("sleep 617\necho done\n")
+    config = make_config(tmp_path, trials=1, concurrency=1, trial_command="bash trial.sh",
+                         trial_code_directory=str(code))
+
+    def sleeps() -> list[psutil.Process]:
+        found = []
+        for process in psutil.process_iter(["cmdline"]):
+            if process.info["cmdline"] == ["sleep", "617"]:
+                found.append(process)
+        return found
+
+    exp = Experiment(config, backend=backend)
+    exp.start(free_port())
+    try:
+        (child,) = wait_for(sleeps, message="the trial's sleep")
+        trial_id = exp.list_trial_jobs()[0].trialJobId
+        exp.kill_trial_job(trial_id)
+        wait_for(lambda: exp.get_trial_job(trial_id).endTime > 0,  # NNI's TrialJob says -1 until it ended
+                 timeout=20, message="the killed trial's end")
+        assert exp.get_trial_job(trial_id).status == "USER_CANCELED"
+        assert child.is_running() and child.ppid() != 0, "the real manager now kills the trial's children"
+    finally:
+        exp.stop()
+    gone, left = psutil.wait_procs([child], timeout=10)
+    assert not left, f"left running: {describe(left)}"
