@@ -31,7 +31,8 @@ def test_run_default_trial_quiet(capsys):
 def test_run_exit_code_on_error(tmp_path, capsys):
     # a custom tuner is not checked before the run: its missing module fails the experiment
     config = tmp_path / "config.yml"
-    config.write_text(EXAMPLE.read_text().replace("name: TPE", "className: no_such_module_xyz.Tuner\n  codeDirectory: ."))
+    custom = "className: no_such_module_xyz.Tuner\n  codeDirectory: ."
+    config.write_text(EXAMPLE.read_text().replace("name: TPE", custom))
     (tmp_path / "search_space.json").write_text((EXAMPLE.parent / "search_space.json").read_text())
     assert main(["run", str(config)]) == 1
     assert ": ERROR (tuner_command_channel: Tuner did not connect" in capsys.readouterr().out

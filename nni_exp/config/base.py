@@ -473,11 +473,11 @@ class ConfigBase:
             if is_missing(value):
                 raise self._error(field.name, f"{name}: {field.name} is not set", "required field is missing")
             if not type_matches(value, field.hint):
-                raise self._error(
-                    field.name,
-                    f"{name}: type of {field.name} ({value!r}) is not {field.hint}",
-                    f"expected {describe_expected(field.hint, field.name)}, got {describe_value(value)}",
-                )
+                if value is None:  # null where a value is needed: a file left it out
+                    detail = "required field is missing"
+                else:
+                    detail = f"expected {describe_expected(field.hint, field.name)}, got {describe_value(value)}"
+                raise self._error(field.name, f"{name}: type of {field.name} ({value!r}) is not {field.hint}", detail)
         for field in fields:
             for _, child in _children(getattr(self, field.name), ""):
                 child._validate_canonical()

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import socket
 from dataclasses import dataclass
 from typing import Any, Literal, Optional, Union
@@ -118,10 +119,11 @@ class ExperimentConfig(ConfigBase):
             else:
                 problem = f"cannot be read: {describe_read_error(error)}"
                 shown = repr(error)  # NNI's message
+            detail = f'search space file "{path}" {problem}'
+            if not isinstance(path, (str, os.PathLike)):
+                detail = f"expected a path, got {describe_value(path)}"
             raise self._error(
-                "search_space_file",
-                f'ExperimentConfig: Failed to load search space file "{path}": {shown}',
-                f'search space file "{path}" {problem}',
+                "search_space_file", f'ExperimentConfig: Failed to load search space file "{path}": {shown}', detail
             ) from error
 
     def _warn_if_manager_ip_needed(self) -> None:
