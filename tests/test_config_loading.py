@@ -96,7 +96,7 @@ def test_missing_file(work: Path) -> None:
     error = error_of(work / "nosuch.yml")
     assert isinstance(error, UnreadableConfigFileError) and isinstance(error, OSError)
     assert str(error) == f"{work / 'nosuch.yml'}: cannot read the config file: No such file or directory"
-    assert error.field is None
+    assert error.field is None and error.source == str(work / "nosuch.yml")
 
 
 def test_directory_and_binary_files(work: Path) -> None:

@@ -20,6 +20,8 @@ from typing import Any, Optional
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nni_exp.config import convert_v1, load_config_file
 from nni_exp.errors import ConfigError
@@ -529,3 +531,85 @@ def test_divergent_conversions_are_what_nni_meant() -> None:
     assert policy == {"minFailedTaskCount": 1, "minSucceedTaskCount": 1}
     reference = convert_v1(yaml.safe_load(ACCEPTED["frameworkcontroller_attempt_policy"])).config
     assert controller == reference
+
+
+# --- property: random v1 configs convert as NNI's converter converts them --------------------------
+
+ANY = st.one_of(st.none(), st.booleans(), st.integers(-2, 5), st.text("ab1.", max_size=4))
+SET = st.one_of(st.booleans(), st.integers(0, 3), st.text("ab", min_size=1, max_size=3))  # never null
+
+
+def sections(required: dict[str, Any], optional: dict[str, Any]) -> Any:
+    return st.fixed_dictionaries(required, optional=optional)
+
+
+ROLE = sections({}, {k: ANY for k in ("replicas", "command", "gpuNum", "cpuNum", "memoryMB", "image",
+                                      "privateRegistryAuthPath", "extra")})
+BUILTIN = {"classArgs": st.one_of(st.none(), st.dictionaries(st.text("xy", max_size=2), ANY, max_size=2)),
+           "gpuIndices": ANY, "includeIntermediateResults": ANY, "extra": ANY}
+
+
+def algorithm(kind: str) -> Any:
+    name_key = f"builtin{kind.title()}Name"
+    builtin = sections({name_key: st.one_of(st.none(), SET)}, BUILTIN)
+    custom = sections({}, {"codeDir": SET, "classFileName": st.sampled_from(["my.py", "my", "a.b.py"]),
+                           "className": st.text("AB", min_size=1, max_size=2), **BUILTIN})
+    return st.one_of(st.just({}), builtin, custom)
+
+
+V1_CONFIGS = st.fixed_dictionaries(
+    {"trainingServicePlatform": st.sampled_from(["local", "remote", "pai", "aml", "kubeflow", "dlts", "hybrid"])},
+    optional={
+        **{key: ANY for key in ("authorName", "experimentName", "description", "trialConcurrency",
+                                "maxExecDuration", "maxTrialNum", "searchSpacePath", "multiPhase", "multiThread",
+                                "nniManagerIp", "logDir", "debug", "versionCheck", "logLevel", "logCollection",
+                                "useAnnotation", "maxTrialDuration", "extra")},
+        "trial": sections({}, {**{k: ANY for k in ("command", "codeDir", "gpuNum", "cpuNum", "memoryMB", "image",
+                                                  "nniManagerNFSMountPath", "containerNFSMountPath", "virtualCluster",
+                                                  "paiStorageConfigName", "paiConfigPath", "nasMode", "extra")},
+                               "worker": ROLE, "ps": ROLE}),
+        "tuner": algorithm("tuner"),
+        "assessor": algorithm("assessor"),
+        "advisor": algorithm("advisor"),
+        "localConfig": sections({}, {k: ANY for k in ("gpuIndices", "maxTrialNumPerGpu", "useActiveGpu", "x")}),
+        "remoteConfig": sections({}, {"reuse": ANY, "x": ANY}),
+        "machineList": st.lists(sections({}, {k: ANY for k in ("ip", "port", "username", "sshKeyPath", "gpuIndices",
+                                                              "maxTrialNumPerGpu", "useActiveGpu", "pythonPath",
+                                                              "passwd", "x")}), max_size=2),
+        "paiConfig": sections({}, {k: ANY for k in ("userName", "password", "token", "host", "reuse", "gpuNum",
+                                                    "cpuNum", "memoryMB", "maxTrialNumPerGpu", "useActiveGpu")}),
+        "amlConfig": sections({}, {k: ANY for k in ("subscriptionId", "resourceGroup", "workspaceName",
+                                                    "computeTarget", "maxTrialNumPerGpu", "useActiveGpu")}),
+        "kubeflowConfig": sections({}, {
+            "operator": ANY, "apiVersion": ANY, "storage": st.sampled_from(["nfs", "azureStorage", "pvc"]),
+            "nfs": sections({}, {"server": SET, "path": SET}),
+            "keyVault": sections({}, {"vaultName": SET, "name": SET}),
+            "azureStorage": sections({}, {"accountName": SET, "azureShare": SET}),
+            "uploadRetryCount": ANY,
+        }),
+        "sharedStorage": st.one_of(st.just({}), sections({}, {k: ANY for k in (
+            "storageType", "nfsServer", "exportedDirectory", "localMountPoint", "remoteMountPoint", "localMounted",
+            "storageAccountName", "storageAccountKey", "containerName", "x")})),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(v1=V1_CONFIGS)
+def test_random_v1_configs_convert_as_nnis_converter(v1: dict[str, Any]) -> None:
+    logging.disable(logging.CRITICAL)  # NNI logs every field it ignores
+    try:
+        expected: Any = nni_convert.to_v2(v1)
+    except Exception as error:  # noqa: BLE001 - NNI's converter refuses with whatever it raises
+        expected = error
+    finally:
+        logging.disable(logging.NOTSET)
+    try:
+        result: Any = convert_v1(v1).config
+    except ConfigError as error:
+        result = error
+    if isinstance(expected, Exception):
+        assert isinstance(result, ConfigError), (expected, result)
+        assert "\n" not in str(result) and result.field
+    else:
+        assert result == expected

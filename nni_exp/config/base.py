@@ -22,7 +22,7 @@ import typing
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple, Optional, TypeVar, Union
+from typing import Any, Callable, ClassVar, NamedTuple, Optional, TypeVar, Union
 
 from ..errors import ConfigError
 
@@ -319,6 +319,31 @@ def _config_class_in(hint: Any, as_list: bool) -> Optional[type[ConfigBase]]:
     return None
 
 
+class _FileSupport(NamedTuple):
+    """What :mod:`nni_exp.config.loading` lends this module (it imports this module, so this one
+    cannot import it): ``load(cls, path)`` for :meth:`ConfigBase.load`, and ``restate(error, label,
+    conversion)``, which restates an error of a config loaded from a file in that file's terms."""
+
+    load: Callable[[Any, Any], Any]
+    restate: Callable[[ConfigError, str, Any], ConfigError]
+
+
+_file_support: Optional[_FileSupport] = None
+
+
+def register_file_support(load: Callable[[Any, Any], Any],
+                          restate: Callable[[ConfigError, str, Any], ConfigError]) -> None:
+    """Called by :mod:`nni_exp.config.loading` when it is imported (with the ``nni_exp.config`` package)."""
+    global _file_support
+    _file_support = _FileSupport(load, restate)
+
+
+def _support() -> _FileSupport:
+    if _file_support is None:  # the package's __init__ imports the loader before anything else runs
+        raise RuntimeError("nni_exp.config.loading is not imported")
+    return _file_support
+
+
 class _Field(NamedTuple):
     name: str
     hint: Any
@@ -415,9 +440,8 @@ class ConfigBase:
         ``nnictl create`` converts it (a warning says so). :func:`~nni_exp.config.load_config_file`
         checks the whole config (as ``nni-exp run`` does).
         """
-        from .loading import load_as  # the loader builds configs of this module's classes
-
-        return load_as(cls, path)
+        config: _T = _support().load(cls, path)
+        return config
 
     def canonical_copy(self: _T) -> _T:
         """A deep copy with defaults filled in, paths made absolute, etc.; validated before return."""
@@ -429,9 +453,7 @@ class ConfigBase:
         except ConfigError as error:
             if self._file_source is None:
                 raise
-            from .loading import in_file_terms  # the loader imports this module
-
-            raise in_file_terms(error, *self._file_source) from None
+            raise _support().restate(error, *self._file_source) from None
         return canon
 
     def validate(self) -> None:

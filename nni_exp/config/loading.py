@@ -28,6 +28,7 @@ from .base import (
     camel_case,
     closest,
     describe_value,
+    register_file_support,
 )
 from .experiment_config import ExperimentConfig
 from .files import describe_read_error, describe_yaml_error
@@ -134,21 +135,29 @@ def in_file_terms(error: ConfigError, source: str, conversion: Optional[V1Conver
 
 
 def _read_mapping(path: Union[str, os.PathLike[str]], source: str, wrap_os_errors: bool) -> dict[str, Any]:
+    """The mapping a config file holds; errors about the whole file have no field."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         if isinstance(error, OSError) and not wrap_os_errors:
             raise
         message = f"{source}: cannot read the config file: {describe_read_error(error)}"
-        raise UnreadableConfigFileError(message) from None
+        raise _about_the_file(UnreadableConfigFileError(message), source) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ConfigError(f"{source}: the config file is not valid YAML: {describe_yaml_error(error)}") from None
+        message = f"{source}: the config file is not valid YAML: {describe_yaml_error(error)}"
+        raise _about_the_file(ConfigError(message), source) from None
     if not isinstance(data, dict):
         found = "is empty" if data is None else f"holds {describe_value(data)}"
-        raise ConfigFileError(f"{source}: the config file {found}; expected a mapping of config fields")
+        message = f"{source}: the config file {found}; expected a mapping of config fields"
+        raise _about_the_file(ConfigFileError(message), source)
     return data
+
+
+def _about_the_file(error: ConfigError, source: str) -> ConfigError:
+    error.source = source
+    return error
 
 
 def _convert_if_v1(data: dict[str, Any], source: str) -> tuple[dict[str, Any], Optional[V1Conversion], str]:
@@ -174,7 +183,7 @@ def _v1_notices(source: str, conversion: V1Conversion) -> list[str]:
     if conversion.unconverted:
         fields = ", ".join(conversion.unconverted)
         notices.append(f"{source}: ignored v1 fields that 'nnictl create' does not convert: {fields}")
-    return notices
+    return [" ".join(notice.split()) for notice in notices]  # one line each, whatever the keys hold
 
 
 def _construct(cls: type[_T], data: dict[str, Any], base_path: Path, label: str,
@@ -241,3 +250,6 @@ def _without_owner(message: str) -> str:
     """A message without NNI's leading ``ClassName: ``."""
     owner, sep, rest = message.partition(": ")
     return rest if sep and owner.isidentifier() and owner[:1].isupper() else message
+
+
+register_file_support(load_as, in_file_terms)
