@@ -213,7 +213,7 @@ _EXPECTED_BY_NAME: dict[str, str] = {
     "memory_size": _MEMORY_SIZE,
 }
 
-_SINGULAR: dict[Any, tuple[str, str]] = {  # hint -> (one, many)
+_WORDS: dict[Any, tuple[str, str]] = {  # hint -> (one, many)
     int: ("an integer", "integers"),
     float: ("a number", "numbers"),
     str: ("a string", "strings"),
@@ -237,8 +237,8 @@ def describe_expected(hint: Any, name: Optional[str] = None) -> str:
 
 
 def _describe(hint: Any, plural: bool) -> str:
-    if hint in _SINGULAR:
-        return _SINGULAR[hint][1 if plural else 0]
+    if hint in _WORDS:
+        return _WORDS[hint][1 if plural else 0]
     if hint is None or hint is type(None):
         return "null"
     origin = typing.get_origin(hint)
