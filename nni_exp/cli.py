@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
 
-from .config import ExperimentConfig
+from .config import ExperimentConfig, load_config_file
 from .data import TrialJob
 from .durations import parse_duration
 from .errors import NniExpError
@@ -108,8 +108,10 @@ def _duration(text: str) -> str:
 def _run(options: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config_path = Path(options.config)
     try:
-        config = ExperimentConfig.load(config_path)
-        config.validate()
+        loaded = load_config_file(config_path)  # checked in full; ConfigError: one line naming file and field
+        for notice in loaded.notices:
+            print(f"nni-exp: {notice}", file=err)
+        config = loaded.config
         backend = _backend(options, config_path)
     except (NniExpError, ValueError, TypeError, AttributeError, OSError, ImportError) as error:
         print(f"nni-exp: {error}", file=err)

@@ -42,12 +42,38 @@ class NniExpError(Exception):
 class ConfigError(NniExpError, ValueError):
     """An experiment configuration is invalid.
 
-    ``field`` names the offending field (snake_case, dotted for nested configs) when known.
+    ``field`` names the offending field when known: as Python writes it (snake_case, dotted for
+    nested configs, e.g. ``training_service.machine_list[0].port``) for a config built in code, and
+    as the file writes it (camelCase, e.g. ``trainingService.machineList[0].port``) for an error
+    about a config file (``load_config_file``, ``ExperimentConfig.load``).
+
+    ``detail`` says what is wrong in the terms of a YAML file, without naming the field (e.g.
+    ``expected an integer, got "two" (a string)``); it is what the message of an error about a
+    config file shows after the field's name.
+
+    ``written_at`` is set when the bad value was written at another place than ``field`` (a training
+    service takes ``trialCommand``... from the experiment when it does not set them): the path of
+    that place, in ``field``'s style.
+
+    ``source`` names the config file when the error was restated in that file's terms.
     """
 
-    def __init__(self, message: str, field: Optional[str] = None) -> None:
+    written_at: Optional[str] = None
+    source: Optional[str] = None
+
+    def __init__(self, message: str, field: Optional[str] = None, detail: Optional[str] = None) -> None:
         super().__init__(message)
         self.field = field
+        self.detail = detail
+
+    def restated(self, message: str, field: Optional[str], source: Optional[str] = None) -> ConfigError:
+        """A copy of this error (same class, same attributes) with another message, field and source."""
+        copy = type(self).__new__(type(self), message)
+        copy.__dict__.update(self.__dict__)
+        copy.args = (message,)
+        copy.field = field
+        copy.source = source
+        return copy
 
 
 class InvalidExperimentIdError(NniExpError, ValueError):

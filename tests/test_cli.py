@@ -38,11 +38,124 @@ def test_run_default_trial_quiet(capsys):
 
 
 def test_run_exit_code_on_error(tmp_path, capsys):
+    # a custom tuner is not checked before the run: its missing module fails the experiment
     config = tmp_path / "config.yml"
-    config.write_text(EXAMPLE.read_text().replace("name: TPE", "name: NoSuchTuner"))
+    custom = "className: no_such_module_xyz.Tuner\n  codeDirectory: ."
+    config.write_text(EXAMPLE.read_text().replace("name: TPE", custom))
     (tmp_path / "search_space.json").write_text((EXAMPLE.parent / "search_space.json").read_text())
     assert main(["run", str(config)]) == 1
     assert ": ERROR (tuner_command_channel: Tuner did not connect" in capsys.readouterr().out
+
+
+def _bad_config(tmp_path, capsys, text, *args):
+    """Run a config written next to the example's search space; (exit code, stderr)."""
+    (tmp_path / "search_space.json").write_text((EXAMPLE.parent / "search_space.json").read_text())
+    config = tmp_path / "config.yml"
+    config.write_text(text)
+    code = main(["run", str(config), "--quiet", *args])
+    err = capsys.readouterr().err
+    return code, err
+
+
+def _one_error_line(err):
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nni-exp: "), err
+    return lines[0]
+
+
+def test_unknown_tuner_name_exits_2_naming_the_known_ones(tmp_path, capsys):
+    code, err = _bad_config(tmp_path, capsys, EXAMPLE.read_text().replace("name: TPE", "name: TPEE"))
+    assert code == 2
+    line = _one_error_line(err)
+    assert "config.yml: tuner.name: unknown built-in tuner 'TPEE' (did you mean 'TPE'?)" in line
+    assert all(name in line for name in ("Anneal", "Random", "GridSearch", "Hyperband"))
+
+
+def test_unknown_assessor_name_exits_2(tmp_path, capsys):
+    code, err = _bad_config(tmp_path, capsys, EXAMPLE.read_text() + "assessor:\n  name: MedianStopper\n")
+    assert code == 2
+    line = _one_error_line(err)
+    assert "assessor.name: unknown built-in assessor 'MedianStopper'" in line and "Curvefitting" in line
+
+
+def test_annotation_exits_2(tmp_path, capsys):
+    code, err = _bad_config(tmp_path, capsys, EXAMPLE.read_text() + "useAnnotation: true\n")
+    assert code == 2
+    assert "config.yml: useAnnotation: annotation " in _one_error_line(err)
+
+
+def test_bad_search_space_file_exits_2_with_line_and_column(tmp_path, capsys):
+    (tmp_path / "space.yml").write_text("x:\n  _type: choice\n  _value: [1, 2\ny: 3\n")
+    text = EXAMPLE.read_text().replace("search_space.json", "space.yml")
+    code, err = _bad_config(tmp_path, capsys, text)
+    assert code == 2
+    line = _one_error_line(err)
+    assert "config.yml: searchSpaceFile: search space file " in line and "space.yml" in line
+    assert "is not valid YAML" in line and "(line 4, column 2)" in line
+    assert "Mark object" not in line
+
+
+def test_missing_search_space_file_exits_2(tmp_path, capsys):
+    code, err = _bad_config(tmp_path, capsys, EXAMPLE.read_text().replace("search_space.json", "nosuch.json"))
+    assert code == 2
+    assert "nosuch.json\" cannot be read: No such file or directory" in _one_error_line(err)
+
+
+def test_unknown_field_exits_2_with_a_suggestion(tmp_path, capsys):
+    code, err = _bad_config(tmp_path, capsys, EXAMPLE.read_text() + "maxTrialNumbr: 3\n")
+    assert code == 2
+    assert _one_error_line(err).endswith("config.yml: maxTrialNumbr: unknown field (did you mean 'maxTrialNumber'?)")
+
+
+def test_wrong_type_exits_2_in_yaml_terms(tmp_path, capsys):
+    code, err = _bad_config(tmp_path, capsys, EXAMPLE.read_text().replace("maxTrialNumber: 12", "maxTrialNumber: a"))
+    assert code == 2
+    assert _one_error_line(err).endswith('config.yml: maxTrialNumber: expected an integer, got "a" (a string)')
+
+
+V1_CONFIG = """\
+authorName: default
+experimentName: example_mnist_pytorch
+trialConcurrency: 2
+maxExecDuration: 1h
+maxTrialNum: 6
+trainingServicePlatform: local
+searchSpacePath: search_space.json
+useAnnotation: false
+tuner:
+  builtinTunerName: TPE
+  classArgs:
+    optimize_mode: maximize
+trial:
+  command: python3 mnist.py
+  codeDir: .
+  gpuNum: 0
+"""
+
+
+def test_v1_config_runs_with_a_notice(tmp_path, capsys):
+    (tmp_path / "search_space.json").write_text((EXAMPLE.parent / "search_space.json").read_text())
+    (tmp_path / "cli_v1_trial.py").write_text("def objective(params, trial):\n    return params['dropout']\n")
+    config = tmp_path / "config.yml"
+    config.write_text(V1_CONFIG)
+    assert main(["run", str(config), "--quiet", "--trial", "cli_v1_trial:objective", "--seed", "3"]) == 0
+    captured = capsys.readouterr()
+    assert "nni-exp: " + str(config) + ": converted from NNI's v1 config format" in captured.err
+    assert "ignored v1 fields that NNI 3.0 no longer supports: authorName" in captured.err
+    assert captured.out.count("SUCCEEDED") == 6
+
+
+def test_v1_config_errors_name_the_v1_field(tmp_path, capsys):
+    code, err = _bad_config(tmp_path, capsys, V1_CONFIG.replace("codeDir: .", "codeDir: nosuchdir"))
+    assert code == 2
+    line = _one_error_line(err)
+    assert "config.yml (NNI v1 format): trial.codeDir: " in line and "nosuchdir\" is not a directory" in line
+
+
+def test_unconvertible_v1_config_exits_2(tmp_path, capsys):
+    code, err = _bad_config(tmp_path, capsys, V1_CONFIG + "multiPhase: true\n")
+    assert code == 2
+    assert "config.yml (NNI v1 format): multiPhase: multi-phase experiments are not supported" in _one_error_line(err)
 
 
 @pytest.mark.parametrize("args,message", [

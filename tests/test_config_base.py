@@ -321,7 +321,7 @@ def test_load_a_failing_file_resets_the_base_path_too(
 def test_load_a_non_mapping_file(tmp_path: Path, content: str) -> None:
     path = tmp_path / "config.yml"
     path.write_text(content)
-    with pytest.raises(ConfigFileError, match="is not a dict/object") as info:
+    with pytest.raises(ConfigFileError, match="; expected a mapping of config fields$") as info:
         ExperimentConfig.load(path)
     assert str(path) in str(info.value)
     assert isinstance(info.value, ConfigError) and isinstance(info.value, TypeError)

@@ -2,12 +2,16 @@
 
 Build an :class:`ExperimentConfig` from keyword arguments, a platform name or a YAML/JSON file,
 check it with ``validate()``, and get what the NNI manager accepts with ``json()``.
+:func:`load_config_file` reads and checks a config file as ``nni-exp run`` does (NNI v1 configs
+are converted as ``nnictl create`` converts them), with errors in the file's terms.
 """
 
 from .algorithm import AlgorithmConfig, CustomAlgorithmConfig
 from .base import MISSING, ConfigBase, ConfigFileError, UnknownFieldError
 from .diff import diff
 from .experiment_config import ExperimentConfig
+from .known_algorithms import KnownAlgorithms, known_algorithms
+from .loading import LoadedConfig, UnreadableConfigFileError, load_config_file
 from .shared_storage import AzureBlobConfig, NfsConfig, SharedStorageConfig
 from .training_services import (
     AmlConfig,
@@ -26,9 +30,16 @@ from .training_services import (
     RemoteMachineConfig,
     TrainingServiceConfig,
 )
+from .v1 import V1Conversion, convert_v1
 
 __all__ = [
     "ExperimentConfig",
+    "load_config_file",
+    "LoadedConfig",
+    "convert_v1",
+    "V1Conversion",
+    "known_algorithms",
+    "KnownAlgorithms",
     "AlgorithmConfig",
     "CustomAlgorithmConfig",
     "TrainingServiceConfig",
@@ -53,5 +64,6 @@ __all__ = [
     "MISSING",
     "UnknownFieldError",
     "ConfigFileError",
+    "UnreadableConfigFileError",
     "diff",
 ]

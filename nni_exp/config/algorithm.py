@@ -29,22 +29,34 @@ class _AlgorithmConfig(ConfigBase):
         owner = type(self).__name__
         if self.class_name is None:
             if not self.name:
-                raise self._error("name", f"{owner}: name must be set (or class_name for a custom algorithm)")
+                raise self._error(
+                    "name",
+                    f"{owner}: name must be set (or class_name for a custom algorithm)",
+                    "required field is missing (the name of a built-in algorithm; "
+                    "a custom one needs className and codeDirectory instead)",
+                )
             if self.code_directory is not None:
                 raise self._error(
                     "code_directory",
                     f"{owner}: code_directory must not be set for a built-in algorithm (name={self.name!r})",
+                    f'must not be set for a built-in algorithm (name "{self.name}"); a custom one has className',
                 )
             return
         if self.name is not None:
-            raise self._error("name", f"{owner}: name and class_name must not both be set")
+            raise self._error(
+                "name", f"{owner}: name and class_name must not both be set", "name and className must not both be set"
+            )
         if not self.class_name:
-            raise self._error("class_name", f"{owner}: class_name must not be empty")
+            raise self._error("class_name", f"{owner}: class_name must not be empty", "must not be empty")
         if self.code_directory is None:
-            raise self._error("code_directory", f"{owner}: code_directory must be set for a custom algorithm")
+            raise self._error(
+                "code_directory",
+                f"{owner}: code_directory must be set for a custom algorithm",
+                "required for a custom algorithm (one with className)",
+            )
         if not Path(self.code_directory).is_dir():
             message = f'CustomAlgorithmConfig: code_directory "{self.code_directory}" is not a directory'
-            raise self._error("code_directory", message)
+            raise self._error("code_directory", message, f'"{self.code_directory}" is not a directory')
 
 
 @dataclass(init=False)

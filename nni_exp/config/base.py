@@ -15,14 +15,14 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import difflib
+import json
 import os.path
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple, Optional, TypeVar, Union
-
-import yaml
+from typing import Any, Callable, ClassVar, NamedTuple, Optional, TypeVar, Union
 
 from ..errors import ConfigError
 
@@ -37,6 +37,9 @@ __all__ = [
     "camel_case",
     "resolve_path",
     "type_matches",
+    "describe_expected",
+    "describe_value",
+    "closest",
 ]
 
 #: A field that accepts a filesystem path; it is made absolute on canonicalization.
@@ -79,11 +82,44 @@ def is_missing(value: Any) -> bool:
 
 
 class UnknownFieldError(ConfigError, AttributeError):
-    """A config was given, or assigned, a key that is none of its fields (NNI: AttributeError)."""
+    """A config was given, or assigned, a key that is none of its fields (NNI: AttributeError).
 
-    def __init__(self, message: str, names: tuple[str, ...]) -> None:
-        super().__init__(message, names[0] if names else None)
+    ``names`` are the unknown keys normalized (NNI's message shows them so), ``keys`` the same keys
+    as they were written, and ``known`` the camelCase names of the fields the config has; ``detail``
+    suggests the known field closest to the first unknown key.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        names: tuple[str, ...],
+        keys: Optional[tuple[str, ...]] = None,
+        known: tuple[str, ...] = (),
+    ) -> None:
+        self.keys = keys if keys is not None else names
+        self.known = known
+        super().__init__(message, names[0] if names else None, _unknown_field_detail(self.keys, known))
         self.names = names
+
+
+def _unknown_field_detail(keys: tuple[str, ...], known: tuple[str, ...]) -> str:
+    """'unknown field' with the closest known field, or else the list of known fields."""
+    detail = "unknown field"
+    suggestion = closest(keys[0], known) if keys else None
+    if suggestion is not None:
+        detail += f" (did you mean '{suggestion}'?)"
+    if len(keys) > 1:
+        detail += "; also unknown here: " + ", ".join(f"'{key}'" for key in keys[1:])
+    if suggestion is None and known:
+        detail += "; known fields here: " + ", ".join(known)
+    return detail
+
+
+def closest(word: str, candidates: Iterable[str]) -> Optional[str]:
+    """The candidate most like ``word`` (compared lower-case, without ``_``), or None if none is close."""
+    by_key = {normalize_key(candidate): candidate for candidate in candidates}
+    matches = difflib.get_close_matches(normalize_key(word), list(by_key), n=1, cutoff=0.6)
+    return by_key[matches[0]] if matches else None
 
 
 class ConfigFileError(ConfigError, TypeError):
@@ -164,6 +200,107 @@ def type_matches(value: Any, hint: Any) -> bool:
     raise TypeError(f"unsupported annotation {hint!r}")
 
 
+#: What some fields expect, in the words of a config file (by field name; the type hint says less).
+_DURATION = "a duration such as '1h', '30m' or '90s', or a number of seconds"
+_GPU_INDICES = "a list of GPU indices such as [0, 1], one index, or a string such as '0,1'"
+_MEMORY_SIZE = "a size such as '4gb' or a number of megabytes"
+_EXPECTED_BY_NAME: dict[str, str] = {
+    "max_experiment_duration": _DURATION,
+    "max_trial_duration": _DURATION,
+    "tuner_gpu_indices": _GPU_INDICES,
+    "gpu_indices": _GPU_INDICES,
+    "trial_memory_size": _MEMORY_SIZE,
+    "memory_size": _MEMORY_SIZE,
+}
+
+_WORDS: dict[Any, tuple[str, str]] = {  # hint -> (one, many)
+    int: ("an integer", "integers"),
+    float: ("a number", "numbers"),
+    str: ("a string", "strings"),
+    bool: ("true or false", "booleans (true or false)"),
+    Path: ("a path", "paths"),
+    dict: ("a mapping", "mappings"),
+    list: ("a list", "lists"),
+    Any: ("any value", "values"),
+}
+
+
+def describe_expected(hint: Any, name: Optional[str] = None) -> str:
+    """What a value of type ``hint`` looks like in a YAML file: 'an integer', 'a list of strings'...
+
+    ``name`` (a snake_case field name) picks a better wording for durations, GPU indices and sizes.
+    ``null`` is never mentioned: an optional field may always be left out.
+    """
+    if name is not None and name in _EXPECTED_BY_NAME:
+        return _EXPECTED_BY_NAME[name]
+    return _describe(hint, plural=False)
+
+
+def _describe(hint: Any, plural: bool) -> str:
+    if hint in _WORDS:
+        return _WORDS[hint][1 if plural else 0]
+    if hint is None or hint is type(None):
+        return "null"
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is Union:
+        kinds = [arg for arg in args if arg is not type(None)]
+        if set(kinds) == {Path, str}:
+            return _describe(Path, plural)
+        words: list[str] = []
+        for arg in kinds:
+            word = _describe(arg, plural)
+            if word not in words:
+                words.append(word)
+        return _or(words)
+    if origin is typing.Literal:
+        return _or([json.dumps(arg) for arg in args])
+    if origin is list:
+        if plural:
+            return "lists"
+        return "a list of " + _describe(args[0], plural=True) if args else "a list"
+    if origin is dict:
+        return "mappings" if plural else "a mapping"
+    if isinstance(hint, type) and issubclass(hint, ConfigBase):
+        return "mappings" if plural else "a mapping"
+    return "values of another kind" if plural else "a value of another kind"
+
+
+def _or(words: list[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def describe_value(value: Any) -> str:
+    """A value as a YAML file shows it, and its kind: ``"two" (a string)``, ``[1, 2] (a list)``, ``null``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        kind = "a boolean"
+    elif isinstance(value, int):
+        kind = "an integer"
+    elif isinstance(value, float):
+        kind = "a number"
+    elif isinstance(value, (str, Path)):
+        kind = "a string"
+    elif isinstance(value, (list, tuple)):
+        kind = "a list"
+    elif isinstance(value, dict):
+        kind = "a mapping"
+    elif isinstance(value, ConfigBase):
+        return f"a {type(value).__name__} object"
+    else:
+        kind = f"a {type(value).__name__}"
+    try:
+        shown = json.dumps(value if not isinstance(value, Path) else str(value), ensure_ascii=False, default=str)
+    except ValueError:  # circular containers
+        shown = "..."
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{shown} ({kind})"
+
+
 def _config_class_in(hint: Any, as_list: bool) -> Optional[type[ConfigBase]]:
     """The config class ``hint`` accepts directly (``as_list=False``) or as list items."""
     origin = typing.get_origin(hint)
@@ -180,6 +317,31 @@ def _config_class_in(hint: Any, as_list: bool) -> Optional[type[ConfigBase]]:
     if isinstance(hint, type) and issubclass(hint, ConfigBase):
         return hint
     return None
+
+
+class _FileSupport(NamedTuple):
+    """What :mod:`nni_exp.config.loading` lends this module (it imports this module, so this one
+    cannot import it): ``load(cls, path)`` for :meth:`ConfigBase.load`, and ``restate(error, label,
+    conversion)``, which restates an error of a config loaded from a file in that file's terms."""
+
+    load: Callable[[Any, Any], Any]
+    restate: Callable[[ConfigError, str, Any], ConfigError]
+
+
+_file_support: Optional[_FileSupport] = None
+
+
+def register_file_support(load: Callable[[Any, Any], Any],
+                          restate: Callable[[ConfigError, str, Any], ConfigError]) -> None:
+    """Called by :mod:`nni_exp.config.loading` when it is imported (with the ``nni_exp.config`` package)."""
+    global _file_support
+    _file_support = _FileSupport(load, restate)
+
+
+def _support() -> _FileSupport:
+    if _file_support is None:  # the package's __init__ imports the loader before anything else runs
+        raise RuntimeError("nni_exp.config.loading is not imported")
+    return _file_support
 
 
 class _Field(NamedTuple):
@@ -233,15 +395,26 @@ class ConfigBase:
     #: (Not annotated, so that it is no dataclass field.)
     _where = ""
 
+    #: Set (on the instance) for a config loaded from a file: the file's label in errors and its
+    #: v1 conversion, if any. Errors of :meth:`canonical_copy` are then restated in the file's terms.
+    _file_source: ClassVar[Optional[tuple[str, Any]]] = None
+
     def __init__(self, **kwargs: Any) -> None:
         #: Relative paths are resolved against this (a relative ``Path()`` means "the CWD then").
         self._base_path: Path = _loading_base.get() or Path()
-        given = {normalize_key(key): value for key, value in kwargs.items()}
-        for field in _fields_of(type(self)):
-            setattr(self, field.name, given.pop(normalize_key(field.name), field.default))
+        given = {normalize_key(key): (key, value) for key, value in kwargs.items()}
+        fields = _fields_of(type(self))
+        for field in fields:
+            _, value = given.pop(normalize_key(field.name), (None, field.default))
+            setattr(self, field.name, value)
         if given:
             names = tuple(given)
-            raise UnknownFieldError(f"{type(self).__name__} does not have field(s) {', '.join(names)}", names)
+            raise UnknownFieldError(
+                f"{type(self).__name__} does not have field(s) {', '.join(names)}",
+                names,
+                keys=tuple(key for key, _ in given.values()),
+                known=tuple(camel_case(field.name) for field in fields),
+            )
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_"):
@@ -251,32 +424,36 @@ class ConfigBase:
             if field.name == name:
                 object.__setattr__(self, name, _convert(value, field, strict=False))
                 return
-        raise UnknownFieldError(f"{type(self).__name__} does not have field {name}", (name,))
+        known = tuple(camel_case(field.name) for field in _fields_of(type(self)))
+        raise UnknownFieldError(f"{type(self).__name__} does not have field {name}", (name,), known=known)
 
     # -- public API ----------------------------------------------------------------------------
 
     @classmethod
     def load(cls: type[_T], path: Union[str, os.PathLike[str]]) -> _T:
-        """Read a YAML (or JSON) config file; relative paths in it are relative to its directory."""
-        with open(path, encoding="utf-8") as file:
-            try:
-                data = yaml.safe_load(file)
-            except yaml.YAMLError as error:
-                raise ConfigError(f"Config file {path} is not valid YAML: {error}") from error
-        if not isinstance(data, dict):
-            raise ConfigFileError(
-                f"Content of config file {path} is not a dict/object (got {type(data).__name__})"
-            )
-        _check_keys(cls, data)
-        with _base_path_for_load(Path(path).parent):
-            return cls(**data)
+        """Read a YAML (or JSON) config file; relative paths in it are relative to its directory.
+
+        Like NNI, this neither validates the config nor fails on missing or bad values (call
+        :meth:`validate`); it raises :class:`~nni_exp.errors.ConfigError` if the file cannot be read,
+        is not YAML, holds no mapping or has unknown fields, with a one-line message that names the
+        file and the field as the file writes it. An NNI v1 experiment config is converted as
+        ``nnictl create`` converts it (a warning says so). :func:`~nni_exp.config.load_config_file`
+        checks the whole config (as ``nni-exp run`` does).
+        """
+        config: _T = _support().load(cls, path)
+        return config
 
     def canonical_copy(self: _T) -> _T:
         """A deep copy with defaults filled in, paths made absolute, etc.; validated before return."""
         canon = copy.deepcopy(self)
         canon._where = ""
-        canon._canonicalize([])
-        canon._validate_canonical()
+        try:
+            canon._canonicalize([])
+            canon._validate_canonical()
+        except ConfigError as error:
+            if self._file_source is None:
+                raise
+            raise _support().restate(error, *self._file_source) from None
         return canon
 
     def validate(self) -> None:
@@ -316,9 +493,13 @@ class ConfigBase:
         for field in fields:
             value = getattr(self, field.name)
             if is_missing(value):
-                raise self._error(field.name, f"{name}: {field.name} is not set")
+                raise self._error(field.name, f"{name}: {field.name} is not set", "required field is missing")
             if not type_matches(value, field.hint):
-                raise self._error(field.name, f"{name}: type of {field.name} ({value!r}) is not {field.hint}")
+                if value is None:  # null where a value is needed: a file left it out
+                    detail = "required field is missing"
+                else:
+                    detail = f"expected {describe_expected(field.hint, field.name)}, got {describe_value(value)}"
+                raise self._error(field.name, f"{name}: type of {field.name} ({value!r}) is not {field.hint}", detail)
         for field in fields:
             for _, child in _children(getattr(self, field.name), ""):
                 child._validate_canonical()
@@ -337,9 +518,13 @@ class ConfigBase:
             raise (_located(error, self._where) if self._where else error) from None
         object.__setattr__(self, name, value)
 
-    def _error(self, name: str, message: str) -> ConfigError:
-        """A ConfigError about field ``name`` of this object, located in the whole config."""
-        return ConfigError(message, self._path_of(name))
+    def _error(self, name: str, message: str, detail: Optional[str] = None) -> ConfigError:
+        """A ConfigError about field ``name`` of this object, located in the whole config.
+
+        ``message`` is for configs built in code (NNI's words); ``detail`` says the same in the
+        words of a config file, without the field's name (see :class:`~nni_exp.errors.ConfigError`).
+        """
+        return ConfigError(message, self._path_of(name), detail)
 
     def _canonicalize_gpu_indices(self, name: str) -> None:
         """Field ``name``: ``"0,1"`` -> ``[0, 1]``, ``2`` -> ``[2]``; other values are kept."""
@@ -352,6 +537,7 @@ class ConfigBase:
                     name,
                     f"{type(self).__name__}: {name} must be a list of ints, an int or a comma-separated "
                     f"string, got {value!r}",
+                    f"expected {_GPU_INDICES}, got {describe_value(value)}",
                 ) from None
         elif isinstance(value, int) and not isinstance(value, bool):
             value = [value]
@@ -363,12 +549,16 @@ class ConfigBase:
         if indices is None:
             return
         if len(set(indices)) != len(indices):  # NNI's message text after the field name
-            problem = "Duplication"
+            problem, detail = "Duplication", "a GPU index is given twice"
         elif any(index < 0 for index in indices):
-            problem = "Negative"
+            problem, detail = "Negative", "GPU indices must be >= 0"
         else:
             return
-        raise self._error(name, f"{type(self).__name__}: {name}: {problem} detected in GPU indices {indices}")
+        raise self._error(
+            name,
+            f"{type(self).__name__}: {name}: {problem} detected in GPU indices {indices}",
+            f"{detail}, got {json.dumps(indices)}",
+        )
 
     @classmethod
     def _from_dict(cls, data: dict[str, Any], strict: bool) -> Any:
@@ -385,7 +575,11 @@ class ConfigBase:
 def _check_keys(cls: type, data: dict[Any, Any]) -> None:
     for key in data:
         if not isinstance(key, str):
-            raise ConfigError(f"{cls.__name__}: keys must be strings, got {key!r}", str(key))
+            raise ConfigError(
+                f"{cls.__name__}: keys must be strings, got {key!r}",
+                str(key),
+                f"field names must be strings, got {describe_value(key)}",
+            )
 
 
 def _located(error: ConfigError, prefix: str) -> ConfigError:

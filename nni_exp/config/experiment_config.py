@@ -2,9 +2,9 @@
 
 import json
 import logging
+import os
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
 import yaml
@@ -12,7 +12,8 @@ import yaml
 from ..durations import parse_duration
 from ..errors import ConfigError
 from .algorithm import _AlgorithmConfig
-from .base import MISSING, ConfigBase, PathLike, is_missing
+from .base import MISSING, ConfigBase, PathLike, describe_expected, describe_value, is_missing
+from .files import describe_json_error, describe_read_error, describe_yaml_error, parse_json_or_yaml
 from .shared_storage import SharedStorageConfig
 from .training_services import TrainingServiceConfig, training_service_config
 
@@ -67,6 +68,7 @@ class ExperimentConfig(ConfigBase):
             raise ConfigError(
                 "ExperimentConfig: training_service must not be given together with a platform name",
                 "training_service",
+                "must not be given together with a platform name",
             )
         if isinstance(training_service_platform, list):
             self.training_service = [training_service_config(name) for name in training_service_platform]
@@ -87,7 +89,11 @@ class ExperimentConfig(ConfigBase):
                 setattr(self, name, None)
         if self.advisor is not None:
             if self.tuner is not None:
-                raise self._error("advisor", '"advisor" is deprecated. You should only set "tuner".')
+                raise self._error(
+                    "advisor",
+                    '"advisor" is deprecated. You should only set "tuner".',
+                    "set tuner or advisor, not both (advisor is deprecated: an advisor is set as tuner)",
+                )
             self.tuner, self.advisor = self.advisor, None
 
         super()._canonicalize(parents)  # paths, then children (training services copy shortcuts)
@@ -98,17 +104,26 @@ class ExperimentConfig(ConfigBase):
             self._warn_if_manager_ip_needed()
 
     def _read_search_space_file(self) -> Any:
-        # JSON first: PyYAML implements YAML 1.1, which is not a strict superset of JSON.
+        path = self.search_space_file
         try:
-            text = Path(self.search_space_file).read_text(encoding="utf-8")  # type: ignore[arg-type]
-            try:
-                return json.loads(text)
-            except ValueError:
-                return yaml.safe_load(text)
+            return parse_json_or_yaml(path)  # type: ignore[arg-type]
         except Exception as error:  # any failure (missing file, bad YAML...) is a config error
+            if isinstance(error, json.JSONDecodeError):
+                description = describe_json_error(error)
+                problem = f"is not valid JSON: {description}"
+                shown = f"{type(error).__name__}({description!r})"
+            elif isinstance(error, yaml.YAMLError):  # its repr shows <yaml.error.Mark object at 0x...>
+                description = describe_yaml_error(error)
+                problem = f"is not valid YAML: {description}"
+                shown = f"{type(error).__name__}({description!r})"
+            else:
+                problem = f"cannot be read: {describe_read_error(error)}"
+                shown = repr(error)  # NNI's message
+            detail = f'search space file "{path}" {problem}'
+            if not isinstance(path, (str, os.PathLike)):
+                detail = f"expected a path, got {describe_value(path)}"
             raise self._error(
-                "search_space_file",
-                f'ExperimentConfig: Failed to load search space file "{self.search_space_file}": {error!r}',
+                "search_space_file", f'ExperimentConfig: Failed to load search space file "{path}": {shown}', detail
             ) from error
 
     def _warn_if_manager_ip_needed(self) -> None:
@@ -132,27 +147,30 @@ class ExperimentConfig(ConfigBase):
         has_space = self.search_space is not None or self.search_space_file is not None
         if self.use_annotation and has_space:
             message = "ExperimentConfig: search space must not be set when annotation is enabled"
-            raise self._error("search_space", message)
+            detail = "must not be set when useAnnotation is true"
+            raise self._error("search_space", message, detail)
         if not self.use_annotation and not has_space:
             message = "ExperimentConfig: search_space and search_space_file must be set one"
-            raise self._error("search_space", message)
+            detail = "a search space is required: set searchSpace or searchSpaceFile"
+            raise self._error("search_space", message, detail)
 
         if self.trial_concurrency <= 0:
             message = f"ExperimentConfig: trial_concurrency must be > 0, got {self.trial_concurrency}"
-            raise self._error("trial_concurrency", message)
+            raise self._error("trial_concurrency", message, f"must be > 0, got {self.trial_concurrency}")
         self._validate_duration("max_experiment_duration")
         if self.max_trial_number is not None and self.max_trial_number <= 0:
             message = f"ExperimentConfig: max_trial_number must be > 0, got {self.max_trial_number}"
-            raise self._error("max_trial_number", message)
+            raise self._error("max_trial_number", message, f"must be > 0, got {self.max_trial_number}")
         self._validate_duration("max_trial_duration")
         if self.log_level not in LOG_LEVELS:
             raise self._error(
                 "log_level",
                 f"ExperimentConfig: log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}",
+                f"expected one of {', '.join(LOG_LEVELS)}, got {describe_value(self.log_level)}",
             )
         self._validate_gpu_indices("tuner_gpu_indices")
         if self.tuner is None:
-            raise self._error("tuner", "ExperimentConfig: tuner must be set")
+            raise self._error("tuner", "ExperimentConfig: tuner must be set", "required field is missing")
 
     def _validate_duration(self, name: str) -> None:
         value = getattr(self, name)
@@ -161,9 +179,11 @@ class ExperimentConfig(ConfigBase):
         try:
             seconds = parse_duration(value)
         except ValueError as error:
-            raise self._error(name, f"ExperimentConfig: {name}: {error}") from None
+            detail = f"expected {describe_expected(Any, name)}, got {describe_value(value)}"
+            raise self._error(name, f"ExperimentConfig: {name}: {error}", detail) from None
         if seconds <= 0:
-            raise self._error(name, f"ExperimentConfig: {name} must be > 0, got {value!r}")
+            message = f"ExperimentConfig: {name} must be > 0, got {value!r}"
+            raise self._error(name, message, f"must be > 0, got {describe_value(value)}")
 
 
 def _guess_ipv4_address() -> str:

@@ -15,6 +15,8 @@ from .base import (
     MISSING,
     ConfigBase,
     PathLike,
+    closest,
+    describe_value,
     is_missing,
     normalize_key,
 )
@@ -70,15 +72,23 @@ class TrainingServiceConfig(ConfigBase):
         if not strict:
             return data  # as NNI: kept as a dict, reported on canonicalization
         if platform is None:
-            raise ConfigError("TrainingServiceConfig: platform is not set", "platform")
-        raise ConfigError(f"Bad training service platform: {platform}", "platform")
+            raise ConfigError("TrainingServiceConfig: platform is not set", "platform", "required field is missing")
+        raise ConfigError(f"Bad training service platform: {platform}", "platform", _unknown_platform(platform))
 
     def _canonicalize(self, parents: list[ConfigBase]) -> None:
         if parents:
+            inherited = {}
             for name in SHORTCUT_FIELDS:
                 if is_missing(getattr(self, name)):
                     setattr(self, name, getattr(parents[0], name))
+                    inherited[name] = parents[0]._path_of(name)
+            object.__setattr__(self, "_inherited_paths", inherited)
         super()._canonicalize(parents)
+
+    def _error(self, name: str, message: str, detail: Optional[str] = None) -> ConfigError:
+        error = super()._error(name, message, detail)
+        error.written_at = getattr(self, "_inherited_paths", {}).get(name)  # the experiment's field
+        return error
 
     def _validate_canonical(self) -> None:
         super()._validate_canonical()
@@ -87,10 +97,13 @@ class TrainingServiceConfig(ConfigBase):
             raise self._error(
                 "trial_code_directory",
                 f'{owner}: trial_code_directory "{self.trial_code_directory}" is not a directory',
+                f'"{self.trial_code_directory}" is not a directory',
             )
         if self.trial_gpu_number is not None and self.trial_gpu_number < 0:
             raise self._error(
-                "trial_gpu_number", f"{owner}: trial_gpu_number must be >= 0, got {self.trial_gpu_number}"
+                "trial_gpu_number",
+                f"{owner}: trial_gpu_number must be >= 0, got {self.trial_gpu_number}",
+                f"must be >= 0, got {self.trial_gpu_number}",
             )
 
 
@@ -98,8 +111,15 @@ def training_service_config(platform: str) -> TrainingServiceConfig:
     """An empty config of the named platform, e.g. ``training_service_config('local')``."""
     cls = _PLATFORMS.get(platform)
     if cls is None:
-        raise ConfigError(f"Bad training service platform: {platform}", "training_service")
+        raise ConfigError(f"Bad training service platform: {platform}", "training_service", _unknown_platform(platform))
     return cls()
+
+
+def _unknown_platform(platform: Any) -> str:
+    """'unknown platform ...; expected one of ...' with the closest platform name, if any."""
+    detail = f"unknown platform {describe_value(platform)}; expected one of {', '.join(_PLATFORMS)}"
+    suggestion = closest(platform, _PLATFORMS) if isinstance(platform, str) else None
+    return detail + (f" (did you mean '{suggestion}'?)" if suggestion else "")
 
 
 # --- local ------------------------------------------------------------------------------------
@@ -128,11 +148,14 @@ class LocalConfig(TrainingServiceConfig):
                 "use_active_gpu",
                 "LocalConfig: please set use_active_gpu to True if your system has GUI, "
                 "or set it to False if the computer runs multiple experiments concurrently.",
+                "must be set when trialGpuNumber is set: true if your system has a GUI, "
+                "false if the computer runs several experiments at once",
             )
         if not self.trial_gpu_number and self.max_trial_number_per_gpu != 1:
             raise self._error(
                 "max_trial_number_per_gpu",
                 "LocalConfig: max_trial_number_per_gpu does not work without trial_gpu_number",
+                "has no effect without trialGpuNumber: set trialGpuNumber too, or remove it",
             )
 
 
@@ -163,11 +186,15 @@ class RemoteMachineConfig(ConfigBase):
     def _validate_canonical(self) -> None:
         super()._validate_canonical()
         if not 0 < self.port < 65536:
-            raise self._error("port", f"RemoteMachineConfig: port must be in 1..65535, got {self.port}")
+            raise self._error(
+                "port",
+                f"RemoteMachineConfig: port must be in 1..65535, got {self.port}",
+                f"must be in 1..65535, got {self.port}",
+            )
         if self.max_trial_number_per_gpu <= 0:
             count = self.max_trial_number_per_gpu
             message = f"RemoteMachineConfig: max_trial_number_per_gpu must be > 0, got {count}"
-            raise self._error("max_trial_number_per_gpu", message)
+            raise self._error("max_trial_number_per_gpu", message, f"must be > 0, got {count}")
         self._validate_gpu_indices("gpu_indices")
         if self.password is not None:
             warnings.warn(
@@ -177,7 +204,11 @@ class RemoteMachineConfig(ConfigBase):
             )
         elif self.ssh_key_file is None or not Path(self.ssh_key_file).is_file():
             message = "RemoteMachineConfig: You must either provide password or a valid SSH key file"
-            raise self._error("ssh_key_file", f'{message} "{self.ssh_key_file}"')
+            raise self._error(
+                "ssh_key_file",
+                f'{message} "{self.ssh_key_file}"',
+                f'set password, or sshKeyFile to an existing key file (there is no file "{self.ssh_key_file}")',
+            )
 
 
 @dataclass(init=False)
@@ -192,11 +223,12 @@ class RemoteConfig(TrainingServiceConfig):
         super()._validate_canonical()
         if not self.machine_list:
             message = "RemoteConfig: must provide at least one machine in machine_list"
-            raise self._error("machine_list", message)
+            raise self._error("machine_list", message, "must list at least one machine")
         if not self.trial_gpu_number and any(m.max_trial_number_per_gpu != 1 for m in self.machine_list):
             raise self._error(
                 "machine_list",
                 "RemoteConfig: max_trial_number_per_gpu does not work without trial_gpu_number",
+                "maxTrialNumberPerGpu of a machine has no effect without trialGpuNumber: set trialGpuNumber too",
             )
 
 
@@ -232,17 +264,26 @@ class OpenpaiConfig(TrainingServiceConfig):
     def _validate_canonical(self) -> None:
         super()._validate_canonical()
         if self.trial_gpu_number is None:
-            raise self._error("trial_gpu_number", "OpenpaiConfig: trial_gpu_number is not set")
+            raise self._error(
+                "trial_gpu_number",
+                "OpenpaiConfig: trial_gpu_number is not set",
+                "required field is missing (the openpai platform needs it)",
+            )
         if not Path(self.local_storage_mount_point).is_dir():
             path = self.local_storage_mount_point
             message = f'OpenpaiConfig: local_storage_mount_point "{path}" is not a directory'
-            raise self._error("local_storage_mount_point", message)
+            raise self._error("local_storage_mount_point", message, f'"{path}" is not a directory')
         if self.openpai_config is not None and self.openpai_config_file is not None:
-            raise self._error("openpai_config", "openpai_config and openpai_config_file can only be set one")
+            raise self._error(
+                "openpai_config",
+                "openpai_config and openpai_config_file can only be set one",
+                "set openpaiConfig or openpaiConfigFile, not both",
+            )
         if self.openpai_config_file is not None and not Path(self.openpai_config_file).is_file():
             raise self._error(
                 "openpai_config_file",
                 f'OpenpaiConfig: openpai_config_file "{self.openpai_config_file}" is not a file',
+                f'"{self.openpai_config_file}" is not a file',
             )
 
 
@@ -306,11 +347,13 @@ class K8sStorageConfig(ConfigBase):
             raise self._error(
                 "storage_type",
                 f'Kubernetes storage_type ("{self.storage_type}") must either be "azureStorage" or "nfs"',
+                f'expected "azureStorage" or "nfs", got {describe_value(self.storage_type)}',
             )
         for name in wrong:
             if getattr(self, name) is not None:
                 message = f"K8sStorageConfig: {name} must not be set when storage_type is"
-                raise self._error(name, f"{message} {self.storage_type!r}")
+                detail = f'must not be set when storageType is "{self.storage_type}"'
+                raise self._error(name, f"{message} {self.storage_type!r}", detail)
 
 
 @dataclass(init=False)
@@ -371,7 +414,8 @@ class KubeflowConfig(TrainingServiceConfig):
         super()._validate_canonical()
         if self.operator not in ("tf-operator", "pytorch-operator"):
             message = "KubeflowConfig: operator must be 'tf-operator' or 'pytorch-operator'"
-            raise self._error("operator", f"{message}, got {self.operator!r}")
+            detail = f'expected "tf-operator" or "pytorch-operator", got {describe_value(self.operator)}'
+            raise self._error("operator", f"{message}, got {self.operator!r}", detail)
 
 
 @dataclass(init=False)
