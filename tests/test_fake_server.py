@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
+import psutil
 import pytest
 import requests
 
@@ -534,3 +535,27 @@ def test_real_trials_and_a_scripted_trial_exclude_each_other(servers: Callable[.
     server = servers(extra=("--real-trials",))
     assert server.proc.wait(timeout=30) == 1
     assert "--real-trials runs the experiment's trialCommand: it cannot be combined with --trial" in server.stderr()
+
+
+def test_sigterm_stops_the_real_trials(servers: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "trial.py").write_text("import nni, time\nnni.get_next_parameter()\ntime.sleep(600)\n")
+    server = servers(trial=None, extra=("--real-trials",))
+    config = dict(CONFIG, trialCommand=f"{sys.executable} trial.py", trialCodeDirectory=str(code),
+                  maxTrialNumber=2, trialConcurrency=2)
+    server.launch(config)
+
+    def trials() -> list[psutil.Process]:
+        found = []
+        for process in psutil.process_iter(["cmdline"]):
+            cmdline = process.info["cmdline"] or []
+            if cmdline[-1:] == ["trial.py"] and process.ppid() == server.proc.pid:
+                found.append(process)
+        return found
+
+    running = wait_for(lambda: len(trials()) == 2 and trials(), what="two trial processes")
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(timeout=30) == 0
+    gone, alive = psutil.wait_procs(running, timeout=10)
+    assert not alive, alive

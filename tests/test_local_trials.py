@@ -321,3 +321,40 @@ def test_service_rejects_trials_after_close(tmp_path: Path) -> None:
 
     with pytest.raises(TrialStartError, match="stopped"):
         service.start_trial("t1", 0)
+
+
+def test_an_assessor_stop_kills_the_trial_group(tmp_path: Path, fake: FakeManager) -> None:
+    """KILL_TRIAL_JOB from the dispatcher (an assessor's early stop) stops the process group too."""
+    write(tmp_path / "code", "trial.py", LONG_TRIAL)
+    config = make_config(tmp_path, f"{sys.executable} trial.py", trials=1, concurrency=1)
+    with Experiment(config, backend=fake) as exp:
+        exp.start(PORT)
+        processes = _wait_for_trials(fake, exp, 1, tmp_path / "experiments")
+        (job,) = exp.list_trial_jobs()
+        fake.manager_at(PORT)._on_tuner_command("KI", json.dumps(job.trialJobId))
+        gone, alive = psutil.wait_procs(processes, timeout=10)
+        assert not alive, alive
+        fake.advance(1)
+        assert exp.get_trial_job(job.trialJobId).status == "USER_CANCELED"  # as NNI 3.0's local service
+
+
+def test_a_second_parameter_request_waits_for_ever(tmp_path: Path, fake: FakeManager,
+                                                   python_without_nni: str) -> None:
+    """The local service has no more parameters for a trial: it logs so and never answers."""
+    write(tmp_path / "code", "trial.py", "import nni\nnni.get_next_parameter()\nprint('asking again', flush=True)\n"
+                                         "nni.get_next_parameter()\nprint('never printed')\n")
+    config = make_config(tmp_path, f"{python_without_nni} trial.py", trials=1, concurrency=1)
+    with Experiment(config, backend=fake) as exp:
+        exp.start(PORT)
+        manager = fake.manager_at(PORT)
+        deadline = time.monotonic() + 30
+        while not any("No parameters available" in line for line in manager.log_lines):
+            assert time.monotonic() < deadline, "the second request did not arrive"
+            fake.advance(0.1)
+        fake.advance(3)  # three more seconds: still waiting (the channel answers 408 every second)
+        (job,) = exp.list_trial_jobs()
+        assert job.status == "RUNNING"
+        exp.kill_trial_job(job.trialJobId)
+        fake.advance(6)
+        assert exp.get_trial_job(job.trialJobId).status == "USER_CANCELED"
+        assert "never printed" not in (Path(job.logPath) / "trial.log").read_text()
