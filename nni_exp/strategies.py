@@ -74,6 +74,7 @@ __all__ = [
     "durations",
     "experiment_configs",
     "invalid_experiment_configs",
+    "INVALID_CONFIG_FIELDS",
     "algorithm_configs",
     "metrics",
     "trial_plans",
@@ -527,9 +528,26 @@ class InvalidConfig(NamedTuple):
 _BAD_DURATIONS: Tuple[Any, ...] = ("10", "10x", "abcs", "1.5.2h", "0s", "-5m", 0, -3, "", True)
 
 
-@st.composite
-def invalid_experiment_configs(draw: Callable[..., Any]) -> InvalidConfig:
-    """Otherwise valid configs with one wrong field, for error-path tests::
+#: The fields :func:`invalid_experiment_configs` breaks, with the wrong values it draws for each.
+_INVALID_VALUES: Dict[str, st.SearchStrategy[Any]] = {
+    "trial_concurrency": st.one_of(st.integers(-5, 0), st.sampled_from(["2", 1.5, None, True])),
+    "max_trial_number": st.one_of(st.integers(-5, 0), st.sampled_from(["10", 2.5])),
+    "max_experiment_duration": st.sampled_from(_BAD_DURATIONS),
+    "max_trial_duration": st.sampled_from(_BAD_DURATIONS),
+    "log_level": st.sampled_from(["verbose", "INFO", "", "warn"]),
+    "tuner": st.just(None),
+    "search_space": st.just(None),
+    "tuner_gpu_indices": st.sampled_from([[0, 0], [-1], [1, 2, 1], "0,x"]),
+    "experiment_name": st.sampled_from([3, ["a"]]),
+    "use_annotation": st.sampled_from(["yes", 1]),
+}
+#: Field names :func:`invalid_experiment_configs` can break.
+INVALID_CONFIG_FIELDS = tuple(sorted(_INVALID_VALUES))
+
+
+def invalid_experiment_configs(fields: Optional[Sequence[str]] = None) -> st.SearchStrategy[InvalidConfig]:
+    """Otherwise valid configs with one wrong field (one of ``fields``, default: any of
+    :data:`INVALID_CONFIG_FIELDS`), for error-path tests::
 
         @given(invalid_experiment_configs())
         def test_rejected(case):
@@ -537,21 +555,19 @@ def invalid_experiment_configs(draw: Callable[..., Any]) -> InvalidConfig:
                 case.config.validate()
             assert info.value.field == case.field
     """
+    chosen = INVALID_CONFIG_FIELDS if fields is None else tuple(fields)
+    unknown = sorted(set(chosen) - set(INVALID_CONFIG_FIELDS))
+    if unknown or not chosen:
+        raise ValueError(f"invalid_experiment_configs(fields=...) takes a non-empty subset of "
+                         f"{', '.join(INVALID_CONFIG_FIELDS)}; got {list(chosen)!r}")
+    return _invalid_experiment_configs(sorted(chosen))
+
+
+@st.composite
+def _invalid_experiment_configs(draw: Callable[..., Any], fields: List[str]) -> InvalidConfig:
     config = draw(experiment_configs(search_space=search_spaces(max_size=2, max_depth=1)))
-    mutations: Dict[str, st.SearchStrategy[Any]] = {
-        "trial_concurrency": st.one_of(st.integers(-5, 0), st.sampled_from(["2", 1.5, None, True])),
-        "max_trial_number": st.one_of(st.integers(-5, 0), st.sampled_from(["10", 2.5])),
-        "max_experiment_duration": st.sampled_from(_BAD_DURATIONS),
-        "max_trial_duration": st.sampled_from(_BAD_DURATIONS),
-        "log_level": st.sampled_from(["verbose", "INFO", "", "warn"]),
-        "tuner": st.just(None),
-        "search_space": st.just(None),
-        "tuner_gpu_indices": st.sampled_from([[0, 0], [-1], [1, 2, 1], "0,x"]),
-        "experiment_name": st.sampled_from([3, ["a"]]),
-        "use_annotation": st.sampled_from(["yes", 1]),
-    }
-    field = draw(st.sampled_from(sorted(mutations)))
-    value = draw(mutations[field])
+    field = draw(st.sampled_from(fields))
+    value = draw(_INVALID_VALUES[field])
     setattr(config, field, value)
     return InvalidConfig(config, field, value)
 
