@@ -6,6 +6,10 @@ environment variables. Unlike the real service (which signals only the shell's p
 runs in its own session and stopping it signals the whole process group: SIGINT, then SIGKILL after
 a grace period, so nothing the trial started outlives it. When the trial's main process exits, what
 is left of its group is killed too.
+
+The trial is a child of this process and its exit code is read when it is reaped: code that reaps
+other processes' children (``os.wait()``, ``psutil.wait_procs`` on a trial) takes that exit code
+away, and the trial then counts as exit code 0.
 """
 
 from __future__ import annotations
