@@ -374,3 +374,40 @@ def test_a_second_parameter_request_waits_for_ever(tmp_path: Path, fake: FakeMan
         fake.advance(6)
         assert exp.get_trial_job(job.trialJobId).status == "USER_CANCELED"
         assert "never printed" not in (Path(job.logPath) / "trial.log").read_text()
+
+
+def test_no_trial_outlives_a_script_that_never_stops_its_fake(tmp_path: Path) -> None:
+    """A script that starts real trials and exits without stopping anything leaves no trial behind
+    (``Experiment`` stops its experiment at exit, as NNI's does; without that hook, as for a script
+    that drives the fake over REST, the training service's own exit hook stops the trials)."""
+    write(tmp_path / "code", "trial.py", LONG_TRIAL)
+    script = write(tmp_path, "script.py", f"""
+        import sys
+        from pathlib import Path
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+        from fakes import FakeManager
+        from nni_exp import Experiment, ExperimentConfig
+        config = ExperimentConfig("local")
+        config.trial_command = {sys.executable + " trial.py"!r}
+        config.trial_code_directory = {str(tmp_path / "code")!r}
+        config.search_space = {{"x": {{"_type": "uniform", "_value": [0, 1]}}}}
+        config.tuner.name = "Random"
+        config.trial_concurrency = 1
+        config.max_trial_number = 1
+        config.experiment_working_directory = {str(tmp_path / "experiments")!r}
+        fake = FakeManager(real_trials=True)
+        exp = Experiment(config, backend=fake)
+        exp.start(8080)
+        import atexit
+        atexit.unregister(exp.stop)
+        outputs = Path({str(tmp_path / "experiments")!r})
+        while not any("child" in path.read_text() for path in outputs.glob("*/environments/*/trials/*/trial.stdout")):
+            fake.advance(0.1)
+        print("started", flush=True)
+    """)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "started" in done.stdout, done.stderr
+    left = still_running(trial_processes(tmp_path / "experiments"), timeout=10)
+    for process in left:
+        process.kill()
+    assert not left

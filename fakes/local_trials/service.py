@@ -9,10 +9,12 @@ experiment: statuses, metrics and timing stay with the manager.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
 import threading
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,17 @@ from .process import KILL_GRACE, TrialProcess
 __all__ = ["LocalTrialService", "TrialMessage", "TrialStartError", "trial_output_directory"]
 
 _STANDIN_ENV = "NNI_EXP_STANDIN_DIR"
+
+
+#: Services with trial processes that may still run: stopped when the interpreter exits, so that a
+#: script that never closes its fake leaves no trial behind.
+_OPEN_SERVICES: weakref.WeakSet[LocalTrialService] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_services() -> None:
+    for service in list(_OPEN_SERVICES):
+        service.close(timeout=5.0)
 
 
 class TrialStartError(RuntimeError):
@@ -77,6 +90,7 @@ class LocalTrialService:
         self._standin_root = Path(tempfile.mkdtemp(prefix="nni_exp_standin_"))
         self._install_standin()
         self._closed = False
+        _OPEN_SERVICES.add(self)
 
     # ------------------------------------------------------------------ trials
 
@@ -137,6 +151,7 @@ class LocalTrialService:
         if self._closed:
             return
         self._closed = True
+        _OPEN_SERVICES.discard(self)
         running = [process for process in self._processes.values() if process.running]
         for process in running:
             process.stop()
