@@ -12,6 +12,11 @@ tuner commands (``IN``, ``GE``, ``ME``, ``SS``, ``FD``, ``AD``, ``EN``, ``TE``) 
 contents and acts on its answers (``ID``, ``TR``, ``SP``, ``NO``, ``KI``, ``ER``) ``tuner_latency``
 seconds later, as the real manager does.
 
+Trials are scripted (:mod:`fakes.trials`: a timeline played back on the virtual clock) or, with
+``FakeManager(real_trials=True)``, real processes of the local training service
+(:mod:`fakes.local_trials`): then what a trial does arrives as messages stamped with real time, and
+the virtual clock follows real time while trials run.
+
 Ticks in which nothing can change are skipped (the clock jumps to the next tick that matters), which
 is what makes thousands of simulated trials per second possible; ``skip_idle_ticks=False`` runs
 every tick, and the tests check that both give the same experiment.
