@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 from nni_exp.backend import ManagerArgs
 
 from .clock import ScaledRealClock
-from .local_trials import LocalTrialService, TrialMessage, TrialStartError, trial_output_directory
+from .local_trials import LocalTrialService, TrialMessage, TrialStartError
 from .search import DispatcherLog, DispatcherProcess, SearchInfo, SearchRequest, SearchStartError
 from .search import commands as cmd
 from .store import ExperimentStore
@@ -719,8 +719,7 @@ class SimulatedManager:
             trial_job_id=trial_id, sequence_id=form.sequence_id, form_value=form.value,
             parameter_id=parameter_id, start=self._now, end=self._now + script.duration,
             outcome="FAILED" if script.failed else "SUCCEEDED", script=script,
-            log_path=(f"{self.args.experiments_directory.rstrip('/')}/{self.args.experiment_id}"
-                      f"/environments/local-env/trials/{trial_id}"),
+            log_path=self._trial_directory(trial_id),
         )
         self._store_profile()
         self._tracked[trial_id] = trial
@@ -746,7 +745,7 @@ class SimulatedManager:
         assert self.trial_service is not None
         if self._real_anchor is None and not isinstance(self.world.clock, ScaledRealClock):
             self._real_anchor = (self._now, _real_monotonic())
-        output = str(trial_output_directory(self.trial_service.experiment_root, trial_id))
+        output = self._trial_directory(trial_id)
         trial = _LiveTrial(trial_job_id=trial_id, sequence_id=form.sequence_id, form_value=form.value,
                            parameter_id=parameter_id, start=self._now, end=math.inf, outcome="RUNNING",
                            script=TrialScript(duration=0.0), log_path=output, real=True)
@@ -832,6 +831,11 @@ class SimulatedManager:
         if files is not None:  # a new dict: storage rewrites the files it sees changed
             self.store.trial_files[trial.trial_job_id] = {
                 **files, "trial.log": files["trial.log"] + self._trial_log_line(0.0, f"PRINT {line}")}
+
+    def _trial_directory(self, trial_id: str) -> str:
+        """Where the local training service keeps a trial's files (its ``logPath``)."""
+        return (f"{self.args.experiments_directory.rstrip('/')}/{self.args.experiment_id}"
+                f"/environments/local-env/trials/{trial_id}")
 
     def _new_trial_id(self) -> str:
         while True:
@@ -1018,8 +1022,7 @@ class SimulatedManager:
         text_names = {"trial.log": "trial.log", "stdout": "trial.stdout", "stderr": "trial.stderr"}
         name = text_names.get(filename, filename)
         files = self.store.trial_files.get(trial_job_id)
-        path = (f"{self.args.experiments_directory.rstrip('/')}/{self.args.experiment_id}"
-                f"/environments/local-env/trials/{trial_job_id}/{name}")
+        path = f"{self._trial_directory(trial_job_id)}/{name}"
         if files is None and self.trial_service is not None:
             return _read_trial_file(path, filename, text=filename in text_names)
         if files is None or name not in files:

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any, Callable, Optional, Protocol, Union, runtime_checkable
 
 from fakes.search_space import FlatSpace, GridWalker, SearchSpaceError, parameters_key
+from nni_exp.config.known_algorithms import BUILTIN_TUNERS
 from nni_exp.errors import ConfigError
 
 __all__ = [
@@ -319,28 +320,8 @@ class CallableTuner:
 # built-in registry
 # --------------------------------------------------------------------------------------------
 
-#: NNI 3.0's built-in tuners (``builtin_algorithms.yml``): builtin name -> aliases.
+#: NNI 3.0's built-in tuners: builtin name -> aliases (one table, :mod:`nni_exp.config.known_algorithms`).
 #: Hyperband and BOHB are advisors in NNI but are registered under the same tuner names.
-BUILTIN_TUNERS: dict[str, tuple[str, ...]] = {
-    "PPO": ("PPOTuner",),
-    "SMAC": (),
-    "TPE": (),
-    "TPE_legacy": (),
-    "Random": (),
-    "Anneal": (),
-    "Evolution": (),
-    "Batch": ("BatchTuner",),
-    "GridSearch": (),
-    "NetworkMorphism": (),
-    "Metis": ("MetisTuner",),
-    "GP": ("GPTuner",),
-    "PBT": ("PBTTuner",),
-    "RegularizedEvolutionTuner": (),
-    "DNGO": ("DNGOTuner",),
-    "Hyperband": (),
-    "BOHB": (),
-}
-
 _LOOKUP: dict[str, str] = {
     alias.lower(): name for name, aliases in BUILTIN_TUNERS.items() for alias in (name, *aliases)
 }

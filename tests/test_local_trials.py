@@ -273,26 +273,21 @@ def test_a_missing_code_directory_fails_the_trial(tmp_path: Path, fake: FakeMana
         assert "is not a directory" in (Path(job.logPath) / "trial.stderr").read_text()
 
 
-def test_reporting_before_getting_parameters_fails_like_nni(tmp_path: Path, fake: FakeManager,
-                                                           python_without_nni: str) -> None:
-    write(tmp_path / "code", "trial.py", "import nni\nnni.report_final_result(1.0)\n")
+@pytest.mark.parametrize("script,error", [
+    # as NNI's trial API: a report needs the parameters first
+    ("import nni\nnni.report_final_result(1.0)\n",
+     "nni.get_next_parameter() needs to be called before report_final_result"),
+    ("import nni\nnni.get_next_parameter()\nnni.trace\n", "nni.trace is not part of nni-exp's stand-in"),
+], ids=["report-before-parameters", "missing-api"])
+def test_stand_in_errors_fail_the_trial(tmp_path: Path, fake: FakeManager, python_without_nni: str,
+                                        script: str, error: str) -> None:
+    write(tmp_path / "code", "trial.py", script)
     config = make_config(tmp_path, f"{python_without_nni} trial.py", trials=1, concurrency=1)
     with Experiment(config, backend=fake) as exp:
         assert exp.run(PORT) is True
         (job,) = exp.list_trial_jobs()
         assert job.status == "FAILED"
-        stderr = (Path(job.logPath) / "trial.stderr").read_text()
-        assert "nni.get_next_parameter() needs to be called before report_final_result" in stderr
-
-
-def test_the_stand_in_names_what_it_lacks(tmp_path: Path, fake: FakeManager, python_without_nni: str) -> None:
-    write(tmp_path / "code", "trial.py", "import nni\nnni.get_next_parameter()\nnni.trace\n")
-    config = make_config(tmp_path, f"{python_without_nni} trial.py", trials=1, concurrency=1)
-    with Experiment(config, backend=fake) as exp:
-        assert exp.run(PORT) is True
-        (job,) = exp.list_trial_jobs()
-        assert job.status == "FAILED"
-        assert "nni.trace is not part of nni-exp's stand-in" in (Path(job.logPath) / "trial.stderr").read_text()
+        assert error in (Path(job.logPath) / "trial.stderr").read_text()
 
 
 # ---------------------------------------------------------------------------------------------- bad input

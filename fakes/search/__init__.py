@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from fakes.tuners import BUILTIN_TUNERS, NoMoreTrials, Tuner, create_tuner
+from nni_exp.config.known_algorithms import BUILTIN_ASSESSORS
 
 from . import commands
 from .log import MAIN_THREAD, DispatcherLog
@@ -51,7 +52,7 @@ SEARCH_IMPLEMENTATIONS = ("auto", "nni", "own")
 #: Built-in tuners the own samplers implement (with NNI's semantics, not its random streams).
 OWN_EXACT_TUNERS = ("Random", "GridSearch", "Batch")
 #: NNI 3.0's built-in assessors (the own implementation ignores them).
-KNOWN_ASSESSORS = ("Medianstop", "Curvefitting")
+KNOWN_ASSESSORS = tuple(BUILTIN_ASSESSORS)
 
 
 class SearchUnavailableError(RuntimeError):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 from ..errors import ConfigError
 from .base import describe_value
@@ -266,6 +266,22 @@ class _Converter:
 
     # -- training services -----------------------------------------------------------------------
 
+    def list_of_mappings(self, items: Any, src: str, service: dict[str, Any],
+                         key: str) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+        """``items`` (the v1 list at ``src``) as ``trainingService.<key>``: per item its v1 and v2 paths,
+        the v1 mapping and the (empty, already listed) v2 mapping to fill."""
+        if not isinstance(items, list):
+            raise self.reject(src, f"expected a list of mappings, got {describe_value(items)}")
+        service[key] = []
+        self.renames[f"trainingService.{key}"] = src
+        for index, item in enumerate(items):
+            item_src, item_dst = f"{src}[{index}]", f"trainingService.{key}[{index}]"
+            mapping = self.mapping(item, item_src)
+            converted: dict[str, Any] = {}
+            service[key].append(converted)
+            self.renames[item_dst] = item_src
+            yield item_src, item_dst, mapping, converted
+
     def section(self, v1: dict[str, Any], name: str, required_for: Optional[str] = None) -> dict[str, Any]:
         if required_for is not None and name not in v1:
             raise self.reject(name, f"required field is missing (for trainingServicePlatform {required_for})")
@@ -288,18 +304,8 @@ class _Converter:
         self.leftovers(remote, "remoteConfig")
         if "machineList" not in v1:
             raise self.reject("machineList", "required field is missing (for trainingServicePlatform remote)")
-        machines = v1.pop("machineList")
-        if not isinstance(machines, list):
-            raise self.reject("machineList", f"expected a list of mappings, got {describe_value(machines)}")
-        service["machineList"] = []
-        self.renames["trainingService.machineList"] = "machineList"
-        for index, machine in enumerate(machines):
-            src = f"machineList[{index}]"
-            dst = f"trainingService.{src}"
-            machine = self.mapping(machine, src)
-            converted: dict[str, Any] = {}
-            service["machineList"].append(converted)
-            self.renames[dst] = src
+        for src, dst, machine, converted in self.list_of_mappings(v1.pop("machineList"), "machineList", service,
+                                                                  "machineList"):
             for old, new in (("ip", "host"), ("port", None), ("username", "user"), ("sshKeyPath", "sshKeyFile"),
                              ("passphrase", "sshPassphrase"), ("gpuIndices", None),
                              ("maxTrialNumPerGpu", "maxTrialNumberPerGpu"), ("useActiveGpu", None),
@@ -367,18 +373,8 @@ class _Converter:
         self.k8s_storage(controller, config_name, v2, service)
         self.leftovers(controller, config_name)
         self.drop(trial, "trial", "nasMode")
-        service["taskRoles"] = []
-        roles = trial.pop("taskRoles", [])
-        if not isinstance(roles, list):
-            raise self.reject("trial.taskRoles", f"expected a list of mappings, got {describe_value(roles)}")
-        self.renames["trainingService.taskRoles"] = "trial.taskRoles"
-        for index, role in enumerate(roles):
-            src = f"trial.taskRoles[{index}]"
-            dst = f"trainingService.taskRoles[{index}]"
-            role = self.mapping(role, src)
-            converted: dict[str, Any] = {}
-            service["taskRoles"].append(converted)
-            self.renames[dst] = src
+        for src, dst, role, converted in self.list_of_mappings(trial.pop("taskRoles", []), "trial.taskRoles", service,
+                                                               "taskRoles"):
             self.move(role, src, converted, dst, "name")
             self.move(role, src, converted, dst, "taskNum", "taskNumber")
             self.completion_policy(role, src, converted, dst)

@@ -12,7 +12,7 @@ Budget on the real manager (2 CPUs): trials of 3 s (the first ~2 s of which impo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict
+from typing import Callable, Dict, Tuple
 
 from . import conditions as c
 from .behaviours import CUSTOM_TUNERS, FAIL_FIRST_DICT, LONG, PACED, SLOW, STEADY, TrialBehaviour
@@ -208,9 +208,9 @@ def basic(s: Session) -> None:
     s.connect("D", "P0", name="stopped.connect")
 
 
-@scenario(FAIL_FIRST_DICT)
-def failing(s: Session) -> None:
-    """3 trials, concurrency 2: trial #0 fails, the others report a dict final metric."""
+def _three_trials_to_done(s: Session) -> Tuple[str, str]:
+    """3 trials at concurrency 2 to DONE; the trials, the first one and the statistics. The first
+    two trial ids."""
     s.create("A", trial_concurrency=2, max_trial_number=3)
     s.start("A", "P0")
     s.wait("A", c.status("DONE"), 60, name="to_done")
@@ -218,6 +218,13 @@ def failing(s: Session) -> None:
     s.request("A", "GET", "/trial-jobs", name="trial_jobs")
     s.request("A", "GET", f"/trial-jobs/{t0}", name="failed_trial")
     s.request("A", "GET", "/job-statistics", name="statistics")
+    return t0, t1
+
+
+@scenario(FAIL_FIRST_DICT)
+def failing(s: Session) -> None:
+    """3 trials, concurrency 2: trial #0 fails, the others report a dict final metric."""
+    t0, t1 = _three_trials_to_done(s)
     s.request("A", "GET", f"/metric-data/{t0}", name="failed_metrics", compare="sorted")
     s.request("A", "GET", f"/metric-data/{t1}", name="dict_metrics", compare="sorted")
     s.request("A", "GET", "/metric-data?type=FINAL", name="finals", compare="sorted")
@@ -542,13 +549,7 @@ def real_trials(s: Session) -> None:
     """The fakes run ``trial.py`` for real too (``FakeManager(real_trials=True)``, ``--real-trials``):
     3 trials, concurrency 2, trial #0 fails; statuses, metrics and the trial files the local
     training service writes."""
-    s.create("A", trial_concurrency=2, max_trial_number=3)
-    s.start("A", "P0")
-    s.wait("A", c.status("DONE"), 60, name="to_done")
-    t0, t1 = s.trial_id(0), s.trial_id(1)
-    s.request("A", "GET", "/trial-jobs", name="trial_jobs")
-    s.request("A", "GET", f"/trial-jobs/{t0}", name="failed_trial")
-    s.request("A", "GET", "/job-statistics", name="statistics")
+    t0, t1 = _three_trials_to_done(s)
     s.request("A", "GET", f"/metric-data/{t1}", name="metrics", compare="sorted")
     s.request("A", "GET", "/export-data", name="export", compare="sorted")
     s.request("A", "GET", f"/trial-file/{t1}/stdout", name="stdout")
