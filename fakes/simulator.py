@@ -54,6 +54,8 @@ __all__ = ["SimulatedManager", "ManagerTiming", "RequestRejected", "ACTIVE_STATU
 ACTIVE_STATUSES = frozenset({"RUNNING", "NO_MORE_TRIAL", "TUNER_NO_MORE_TRIAL"})
 #: Statuses that end the manager's loops.
 _FINAL_STATUSES = frozenset({"ERROR", "STOPPING", "STOPPED"})
+#: The largest request for new trials sent to the tuner whole (see ``SimulatedManager._request_trials``).
+EAGER_REQUEST_LIMIT = 1000
 _TRIAL_ID_FIRST = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _TRIAL_ID_REST = _TRIAL_ID_FIRST + "0123456789"
 _TUNER_TIMEOUT = 10.0
@@ -169,6 +171,10 @@ class SimulatedManager:
         self._tracked: Dict[str, _LiveTrial] = {}
         self._submitted = 0
         self._concurrency_change = 0.0
+        #: Trials the manager asked for beyond :data:`EAGER_REQUEST_LIMIT`, not yet sent to the tuner.
+        self._owed_trials = 0.0
+        #: Trials asked of the tuner whose parameters have not arrived yet.
+        self._unanswered_trials = 0
         self._all_finished = 0
         self._trial_data_for_tuner = ""
         self._trial_data_for_resume = ""
@@ -495,6 +501,8 @@ class SimulatedManager:
         elif command == cmd.SEND_TRIAL_JOB_PARAMETER:
             self._on_trial_parameter(content)
         elif command == cmd.NO_MORE_TRIAL_JOBS:
+            self._owed_trials = 0  # the rest of a large request would get the same answer
+            self._unanswered_trials = 0
             self._set_status("TUNER_NO_MORE_TRIAL")
         elif command == cmd.KILL_TRIAL_JOB:
             self._kill_for_tuner(json.loads(content))
@@ -505,15 +513,47 @@ class SimulatedManager:
             self._send(cmd.IMPORT_DATA, self._trial_data_for_tuner)
         if self._trial_data_for_resume:
             self._send(cmd.ADD_CUSTOMIZED_TRIAL_JOB, self._trial_data_for_resume)
-        self._request_trials(int(self._concurrency()))
+        self._request_trials(self._concurrency())
 
-    def _request_trials(self, count: int) -> None:
-        """``GE count`` (nothing for fewer than one)."""
+    def _request_trials(self, count: float) -> None:
+        """Ask the tuner for ``count`` new trials: ``GE count`` (nothing for fewer than one).
+
+        A request of up to :data:`EAGER_REQUEST_LIMIT` trials goes to the tuner whole, as NNI sends
+        it. NNI's dispatcher makes every parameter set of a larger request before it sends the first
+        (a concurrency of 10**8 takes it hours and gigabytes, while no new trial starts); the fake
+        owes such a request instead and asks, each tick, for what can be queued
+        (:meth:`_ask_owed_trials`).
+        """
+        if count >= 1 and self._owed_trials < 1 and count <= EAGER_REQUEST_LIMIT:
+            self._unanswered_trials += int(count)
+            self._send(cmd.REQUEST_TRIAL_JOBS, str(int(count)))
+            return
         if count >= 1:
-            self._send(cmd.REQUEST_TRIAL_JOBS, str(count))
+            self._owed_trials += math.floor(count)  # infinity stays infinity
+        self._ask_owed_trials()
+
+    def _owed_trials_to_ask(self) -> float:
+        """How many owed trials can be asked for now: the queue is kept under the eager limit, and
+        nothing is asked beyond ``maxTrialNumber``."""
+        if self._owed_trials < 1:
+            return 0
+        queued = len(self._waiting) + self._unanswered_trials
+        room = EAGER_REQUEST_LIMIT - queued
+        remaining = self._max_trial_number() - self._submitted - queued
+        if math.isnan(remaining):
+            remaining = math.inf  # JavaScript: a NaN limit never stops anything
+        return max(min(self._owed_trials, room, remaining), 0)
+
+    def _ask_owed_trials(self) -> None:
+        count = self._owed_trials_to_ask()
+        if count >= 1:
+            self._owed_trials -= math.floor(count)
+            self._unanswered_trials += math.floor(count)
+            self._send(cmd.REQUEST_TRIAL_JOBS, str(math.floor(count)))
 
     def _on_new_trial(self, content: str) -> None:
         assert self.profile is not None
+        self._unanswered_trials = max(self._unanswered_trials - 1, 0)
         if self.status == "TUNER_NO_MORE_TRIAL":
             self._set_status("RUNNING")
         self._waiting.append(_Form(self.profile["nextSequenceId"], content))
@@ -602,7 +642,7 @@ class SimulatedManager:
                     self._store_profile()
                     self.log("INFO", "Experiment done.")
         else:
-            self._request_trials(int(request) if request >= 1 else 0)
+            self._request_trials(request)
             if self.status == "ERROR":
                 return
             if self.status == "DONE":
@@ -680,6 +720,8 @@ class SimulatedManager:
                 return self._all_finished >= self._submitted
             return self.status != "DONE"
         if self._concurrency_change >= 1 or self.status in ("DONE", "NO_MORE_TRIAL"):
+            return True
+        if self._owed_trials_to_ask() >= 1:
             return True
         return bool(self._waiting) and len(self._tracked) < self._concurrency() \
             and not self._submitted >= self._max_trial_number()
