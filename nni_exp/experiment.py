@@ -22,6 +22,7 @@ from .errors import (
     TrialNotFoundError,
 )
 from .ids import check_experiment_id, generate_experiment_id
+from .interrupts import reraises_keyboard_interrupts
 from .launcher import manager_mode, start_manager, stop_manager
 from .rest import strip_prefix
 
@@ -179,7 +180,8 @@ class Experiment:
 
         Returns None right away when ``wait_completion`` is false. Otherwise True when the
         experiment is DONE or STOPPED, or when its tuner has no more trials and none is running;
-        False when it is in ERROR. Ctrl-C stops the experiment and returns None. The manager keeps
+        False when it is in ERROR. Ctrl-C stops the experiment and returns None (under pytest it
+        then goes on as ``KeyboardInterrupt``: :mod:`nni_exp.interrupts`). The manager keeps
         running after a normal return: call :meth:`stop` (or rely on the exit hook).
         """
         return self._run_impl(port, wait_completion, debug)
@@ -269,6 +271,8 @@ class Experiment:
                     self.backend.clock.sleep(self.backend.poll_interval)
             except KeyboardInterrupt:
                 _logger.warning("KeyboardInterrupt detected")
+                if reraises_keyboard_interrupts():
+                    raise  # after the ``finally`` below has stopped the experiment
             finally:
                 self.stop()
         return self
@@ -281,6 +285,8 @@ class Experiment:
         except KeyboardInterrupt:
             _logger.warning("KeyboardInterrupt detected")
             self.stop()
+            if reraises_keyboard_interrupts():
+                raise
         return None
 
     def wait_completion(self, on_poll: Optional[Callable[[str], None]] = None) -> bool:

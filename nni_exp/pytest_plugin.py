@@ -13,6 +13,9 @@ patch_time=)`` configures the test's fake manager (faults: :mod:`nni_exp.testing
 Options: ``--nni-backend=fake|server|nni`` (ini ``nni_backend``), ``--nni-require-real`` (or
 ``NNI_EXP_REQUIRE_REAL=1``), ini ``nni_time_scale`` (see :mod:`nni_exp.testing.options`).
 
+Ctrl-C: ``Experiment.run()`` and ``view()`` stop the experiment, then re-raise ``KeyboardInterrupt``
+so the session ends as interrupted instead of failing an ``assert exp.run()`` (:mod:`nni_exp.interrupts`).
+
 Failure report: when a test that used these fixtures fails, its report gets a section
 ``nni-exp: experiment state`` with each experiment's status, a trial table and the manager's last
 log lines (:mod:`nni_exp.testing.report`).
@@ -29,6 +32,7 @@ from typing import Any, Generator
 
 import pytest
 
+from nni_exp.interrupts import set_reraise_keyboard_interrupts
 from nni_exp.testing.fixtures import (
     close_listeners,
     nni_backend,
@@ -63,6 +67,8 @@ __all__ = [
     "nni_trial",
 ]
 
+#: Whether Ctrl-C was re-raised before this session switched it on (:mod:`nni_exp.interrupts`).
+_PREVIOUS_RERAISE = pytest.StashKey[bool]()
 #: Title of the report section added to failed tests.
 REPORT_SECTION = "nni-exp: experiment state"
 
@@ -75,6 +81,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     config.addinivalue_line("markers", NNI_RESPONSES_MARKER_HELP)
     backend_choice(config)  # a bad ini value is a usage error at start-up, not in every test
+    config.stash[_PREVIOUS_RERAISE] = set_reraise_keyboard_interrupts(True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _PREVIOUS_RERAISE in config.stash:
+        set_reraise_keyboard_interrupts(config.stash[_PREVIOUS_RERAISE])
 
 
 def pytest_report_header(config: pytest.Config) -> str:

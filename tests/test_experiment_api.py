@@ -27,6 +27,11 @@ from nni_exp.errors import (
     TrialNotFoundError,
     UnknownBackendError,
 )
+from nni_exp.interrupts import (
+    reraise_keyboard_interrupts,
+    reraises_keyboard_interrupts,
+    set_reraise_keyboard_interrupts,
+)
 
 from .conftest import make_config
 
@@ -212,8 +217,7 @@ def test_stop_when_never_started_is_a_no_op(fake):
     assert exp.port is None
 
 
-def test_keyboard_interrupt_in_run_stops_the_experiment(fake, monkeypatch, caplog):
-    exp = Experiment(make_config(max_trial_number=50), backend=fake)
+def _interrupt_the_third_poll(fake, monkeypatch):
     polls = []
 
     def interrupted_sleep(seconds: float) -> None:
@@ -223,11 +227,32 @@ def test_keyboard_interrupt_in_run_stops_the_experiment(fake, monkeypatch, caplo
         fake.clock.advance(seconds)
 
     monkeypatch.setattr(fake.clock, "sleep", interrupted_sleep)
-    with caplog.at_level(logging.WARNING):
+
+
+def test_keyboard_interrupt_in_run_stops_the_experiment_and_returns_none_as_in_nni(fake, monkeypatch, caplog):
+    exp = Experiment(make_config(max_trial_number=50), backend=fake)
+    _interrupt_the_third_poll(fake, monkeypatch)
+    with caplog.at_level(logging.WARNING), reraise_keyboard_interrupts(False):
         assert exp.run() is None
     assert "KeyboardInterrupt detected" in caplog.text
     assert exp.port is None and fake.ports == []
     assert fake.manifest.records()[exp.id]["status"] == "STOPPED"
+
+
+def test_under_pytest_keyboard_interrupt_in_run_stops_the_experiment_then_goes_on(fake, monkeypatch):
+    assert reraises_keyboard_interrupts()  # the plugin switched it on for this session
+    exp = Experiment(make_config(max_trial_number=50), backend=fake)
+    _interrupt_the_third_poll(fake, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        exp.run()
+    assert exp.port is None and fake.ports == []
+    assert fake.manifest.records()[exp.id]["status"] == "STOPPED"
+
+
+def test_the_reraise_switch_takes_only_a_bool():
+    with pytest.raises(TypeError, match="enabled must be a bool, got 'yes'"):
+        set_reraise_keyboard_interrupts("yes")  # type: ignore[arg-type]
+    assert reraises_keyboard_interrupts()
 
 
 # ---------------------------------------------------------------------------- checkpoints, resume, view
@@ -339,7 +364,12 @@ def test_blocking_view_stops_on_keyboard_interrupt(fake, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(fake.clock, "sleep", interrupt)
-    viewer = Experiment(None, id=exp.id, backend=fake).view()
+    with reraise_keyboard_interrupts(False):
+        viewer = Experiment(None, id=exp.id, backend=fake).view()
+    assert viewer.port is None and fake.ports == []
+    viewer = Experiment(None, id=exp.id, backend=fake)
+    with pytest.raises(KeyboardInterrupt):
+        viewer.view()  # under pytest: stopped, then interrupted
     assert viewer.port is None and fake.ports == []
 
 

@@ -10,6 +10,7 @@ report, and ``time.sleep`` on the fake's clock (``patch_time`` / ``nni_fake_time
 from __future__ import annotations
 
 import json
+import os
 import socket
 import textwrap
 import time
@@ -675,3 +676,77 @@ def test_a_broken_report_does_not_hide_the_failure(pytester: pytest.Pytester) ->
 
 def test_generated_helpers_are_valid_python() -> None:
     compile(textwrap.dedent(RECORD.format(out="/tmp")), "<record>", "exec")
+
+
+# ---------------------------------------------------------------------- Ctrl-C
+
+CTRL_C_CONFTEST = '''
+import json
+import os
+
+import pytest
+
+from fakes import FakeManager
+from fakes.clock import ScaledRealClock
+from nni_exp import Experiment, ExperimentConfig
+
+
+def long_trial(params, trial):
+    trial.sleep(60)
+    return 1.0
+
+
+FAKE = FakeManager(long_trial, seed=1, clock=ScaledRealClock(1.0))
+STARTED = []
+
+
+@pytest.fixture(scope="session")
+def finished_experiment():
+    config = ExperimentConfig("local")
+    config.trial_command = "python3 trial.py"
+    config.search_space = {"x": {"_type": "uniform", "_value": [0, 1]}}
+    config.tuner.name = "Random"
+    config.trial_concurrency = 1
+    experiment = Experiment(config, backend=FAKE)
+    STARTED.append(experiment.id)
+    open("started", "w").close()
+    assert experiment.run(8080)
+    return experiment
+
+
+def pytest_sessionfinish(session, exitstatus):
+    records = FAKE.manifest.records()
+    with open("after.json", "w") as out:
+        json.dump({"statuses": [records[i]["status"] for i in STARTED], "ports": FAKE.ports,
+                   "exitstatus": int(exitstatus)}, out)
+'''
+
+
+def test_ctrl_c_during_run_in_a_session_fixture_interrupts_the_session(pytester: pytest.Pytester) -> None:
+    """Ctrl-C stops the experiment, then ends the session as interrupted (exit 2), not as a failed assert."""
+    import signal
+    import subprocess
+    import sys
+
+    pytester.makeconftest(CTRL_C_CONFTEST)
+    pytester.makepyfile(test_ctrl_c="def test_one(finished_experiment):\n    pass\n\n"
+                                    "def test_two():\n    pass\n")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "NNI_EXP_"))}
+    process = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
+                               cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while not (pytester.path / "started").exists():
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()[0]
+            time.sleep(0.05)
+        time.sleep(0.5)  # inside run(), waiting on the fake's real-time clock
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=RUN_TIMEOUT)[0].decode()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert "KeyboardInterrupt" in output and "AssertionError" not in output, output
+    after = json.loads((pytester.path / "after.json").read_text())
+    assert after == {"statuses": ["STOPPED"], "ports": [], "exitstatus": int(pytest.ExitCode.INTERRUPTED)}
