@@ -260,7 +260,9 @@ def kill_running(s: Session) -> None:
     s.request("A", "GET", f"/trial-jobs/{t0}", name="killed_at_once", racy=True)
     s.wait("A", c.trial_has(0, "endTime"), 5, name="end_time")
     s.request("A", "GET", f"/trial-jobs/{t0}", name="killed")
-    s.wait("A", c.trial(1, "RUNNING"), 30, name="next_running")
+    # Trial #1 is the last one: NO_MORE_TRIAL follows at the next tick, waited for so that the statuses
+    # seen do not depend on whether that tick comes before the trial shows RUNNING.
+    s.wait("A", c.all_of(c.trial(1, "RUNNING"), c.status("NO_MORE_TRIAL")), 30, name="next_running")
     s.request("A", "GET", "/job-statistics", name="statistics")
     s.call("A", "kill_trial_job", t0, name="kill_again")
     s.request("A", "GET", f"/trial-jobs/{t0}", name="killed_again")
@@ -339,7 +341,9 @@ def stop_resume_view(s: Session) -> None:
     view (VIEWED, read-only); stop; unknown experiments cannot be resumed or viewed."""
     s.create("A", trial_concurrency=2, max_trial_number=2)
     s.start("A", "P0")
-    s.wait("A", c.count("RUNNING", 2), 30, name="running")
+    # Both trials submitted: the next tick says NO_MORE_TRIAL. Waiting for it too keeps the statuses
+    # seen independent of whether that tick comes before the trials show RUNNING.
+    s.wait("A", c.all_of(c.count("RUNNING", 2), c.status("NO_MORE_TRIAL")), 30, name="running")
     s.request("A", "GET", "/experiment", name="before_stop.profile")
     s.stop("A", name="stop")
     s.manifest("A", name="stopped.manifest")
@@ -572,6 +576,8 @@ def real_trials_kill(s: Session) -> None:
     s.call("A", "kill_trial_job", t0, name="kill")
     s.wait("A", c.trial_has(0, "endTime"), 10, name="end_time")
     s.request("A", "GET", f"/trial-jobs/{t0}", name="killed")
-    s.wait("A", c.trial(1, "RUNNING"), 30, name="next_running")
+    # Trial #1 is the last one: NO_MORE_TRIAL follows at the next tick, waited for so that the statuses
+    # seen do not depend on whether that tick comes before the trial shows RUNNING.
+    s.wait("A", c.all_of(c.trial(1, "RUNNING"), c.status("NO_MORE_TRIAL")), 30, name="next_running")
     s.request("A", "GET", "/job-statistics", name="statistics")
     s.stop("A")
