@@ -1,8 +1,8 @@
 """Manifest writer processes for the manifest durability tests (no tests here).
 
-``python tests/manifest_writers.py KIND HOME PREFIX START COUNT`` adds the records
+``python tests/manifest_writers.py KIND HOME PREFIX START COUNT [PAUSE]`` adds the records
 ``<PREFIX><START>`` ... ``<PREFIX><START+COUNT-1>`` to the manifest in ``HOME`` one at a time and
-prints each id (flushed) once its write returned. ``KIND`` is ``ours``
+prints each id (flushed) once its write returned, pausing ``PAUSE`` seconds (default 0) after each. ``KIND`` is ``ours``
 (:class:`nni_exp.manifest_file.ManifestFile`, loaded from this checkout without importing the
 rest of ``nni_exp``, so that a process starts in a few tens of milliseconds) or ``nnictl`` (NNI's
 own ``nni.tools.nnictl.config_utils.Experiments``).
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -28,16 +29,22 @@ def load_manifest_module() -> ModuleType:
     return module
 
 
+#: Above Linux's highest possible pid (PID_MAX_LIMIT): no process can have it, so no clean-up that kills
+#: the managers a manifest shows alive (``RealBackend.kill_running_managers``) can hit a real process.
+NO_SUCH_PID = 4_194_305
+
+
 def record(experiment_id: str) -> dict[str, Any]:
-    """A record shaped like the ones NNI's launcher writes."""
-    return {"id": experiment_id, "port": 8080, "startTime": 1700000000000, "endTime": "N/A",
-            "status": "RUNNING", "platform": "local", "experimentName": f"name of {experiment_id}",
-            "tag": [], "pid": 1, "webuiUrl": ["http://127.0.0.1:8080"], "logDir": "/tmp/nni-experiments",
+    """A record shaped like the ones NNI's launcher writes, of a stopped experiment."""
+    return {"id": experiment_id, "port": 8080, "startTime": 1700000000000, "endTime": 1700000001000,
+            "status": "STOPPED", "platform": "local", "experimentName": f"name of {experiment_id}",
+            "tag": [], "pid": NO_SUCH_PID, "webuiUrl": ["http://127.0.0.1:8080"], "logDir": "/tmp/nni-experiments",
             "prefixUrl": None}
 
 
 def main(argv: list[str]) -> None:
     kind, home, prefix, start, count = argv[0], argv[1], argv[2], int(argv[3]), int(argv[4])
+    pause = float(argv[5]) if len(argv) > 5 else 0.0
     if kind == "ours":
         manifest = load_manifest_module().ManifestFile(home)
         add = manifest.add
@@ -55,6 +62,7 @@ def main(argv: list[str]) -> None:
         add(record(experiment_id))
         sys.stdout.write(experiment_id + "\n")
         sys.stdout.flush()
+        time.sleep(pause)
 
 
 if __name__ == "__main__":
