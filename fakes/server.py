@@ -19,7 +19,8 @@ What it does, as the real manager does:
   virtual seconds per real second); a loop plays the simulation forward every 20 ms, so trials
   start and finish on their own without any request.
 * **storage**: every stored profile revision, trial event and metric is queued as an SQLite row
-  and written by that loop (at most ~0.1 s later) and at exit; trial files go to
+  and written by that loop (at most ~0.1 s later), before any answer is sent (so a state change
+  a client has read is on disk) and at exit; trial files go to
   ``<id>/environments/local-env/trials/<trialId>/``. A new process with ``--action resume`` or
   ``view`` finds everything there.
 * **manifest**: ``~/nni-experiments/.experiment`` of the process's ``HOME`` (or
@@ -284,6 +285,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Date", self.date_time_string())
 
     def _send(self, answer: WebResponse) -> None:
+        self.server.app.before_answer()
         self.send_response(answer.status)
         for name, value in answer.headers:
             self.send_header(name, value)
@@ -456,6 +458,14 @@ class FakeManagerServer:
         manager = self.manager
         service = manager.trial_service if manager is not None else None
         return service.hub if service is not None else None
+
+    def before_answer(self) -> None:
+        """Right before an answer is sent: commit the database rows queued so far, so that what the
+        answer shows survives a ``kill -9`` (as with the real manager, which answers from its database)."""
+        try:
+            self.storage.flush_pending()
+        except Exception:  # noqa: BLE001 - answer anyway; the error is in the log
+            self.log.write("ERROR", "NNIDataStore", f"writing the database failed:\n{traceback.format_exc()}")
 
     def after_request(self) -> None:
         """After each answer: once the simulated manager has stopped (``DELETE /experiment``),

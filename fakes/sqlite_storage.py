@@ -20,10 +20,11 @@ fake manager process started with ``--action resume``/``view`` rebuilds the same
 Persistence is incremental: :meth:`SqliteStorage.attach` (done by :meth:`load`, and by the fake
 server right after a ``create``) subscribes to the store's changes and queues one row per change;
 :meth:`SqliteStorage.flush` writes the queued rows in one transaction (the server flushes a few
-times per second) and :meth:`SqliteStorage.save` (called when the simulated manager exits) flushes
-what is left. A store that was never attached is written at :meth:`save` as a reconstruction:
-its latest profile, a few events per trial that replay to the same trial record, its imported data
-and all its metrics.
+times per second, and calls :meth:`SqliteStorage.flush_pending` before sending each answer, so
+that a client never reads a change that a ``kill -9`` could still take away) and
+:meth:`SqliteStorage.save` (called when the simulated manager exits) flushes what is left. A
+store that was never attached is written at :meth:`save` as a reconstruction: its latest profile,
+a few events per trial that replay to the same trial record, its imported data and all its metrics.
 
 As the real manager does with an existing database on ``--action create``, the tables are
 created only when missing, and new rows are appended to existing ones.
@@ -37,6 +38,8 @@ import threading
 from contextlib import closing
 from pathlib import Path
 from typing import Any, Optional, Union
+
+from nni_exp.sqlite_journal import roll_back_interrupted_write
 
 from .store import TERMINAL_EVENTS, ExperimentStore
 from .wire import UNDEFINED, js_dumps
@@ -136,16 +139,31 @@ class _Attachment:
     def flush(self) -> None:
         """Write the queued rows (one transaction) and the trial files not yet on disk."""
         with self._write_lock:
-            with self._queue_lock:
-                rows, self._pending = self._pending, []
-            if rows:
+            self._flush_locked()
+
+    def flush_pending(self) -> None:
+        """:meth:`flush` when rows are queued; in any case return only once a write already under
+        way (in another thread) is committed."""
+        with self._write_lock:
+            if self._pending:
+                self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        with self._queue_lock:
+            rows, self._pending = self._pending, []
+        if rows:
+            try:
                 if not self.path.exists():
                     create_database(self.path)
                 with closing(sqlite3.connect(str(self.path), timeout=_SQLITE_TIMEOUT)) as connection:
                     with connection:
                         for table, values in rows:
                             connection.execute(_INSERT[table], values)
-            self._write_trial_files()
+            except BaseException:
+                with self._queue_lock:  # nothing was committed: keep the rows for the next flush
+                    self._pending[:0] = rows
+                raise
+        self._write_trial_files()
 
     def _write_trial_files(self) -> None:
         for trial_job_id, files in list(self.store.trial_files.items()):
@@ -179,7 +197,8 @@ class SqliteStorage:
 
         The latest profile is the row with the highest ``revision`` (the later row on a tie),
         trial records are the replay of ``TrialJobEvent`` in insertion order, metrics come in
-        insertion order, and the trial files are read back from the trial folders. The store is
+        insertion order, and the trial files are read back from the trial folders. A write the
+        previous process left half done (killed) is rolled back first, as SQLite does. The store is
         attached (see :meth:`attach`), so whatever it records next is persisted.
         Raises :class:`sqlite3.DatabaseError` when the file is not an NNI database.
         """
@@ -187,6 +206,7 @@ class SqliteStorage:
         if not path.is_file():
             return None
         store = ExperimentStore(experiment_id)
+        roll_back_interrupted_write(path)  # the previous process was killed in the middle of a write
         uri = path.resolve().as_uri() + "?mode=ro"
         with closing(sqlite3.connect(uri, uri=True, timeout=_SQLITE_TIMEOUT)) as connection:
             connection.row_factory = sqlite3.Row
@@ -242,6 +262,17 @@ class SqliteStorage:
             attachments = [a for a in self._attached.values() if store is None or a.store is store]
         for attachment in attachments:
             attachment.flush()
+
+    def flush_pending(self) -> None:
+        """Commit the rows queued so far, of every attached store, and wait for a commit under way.
+
+        Cheap when nothing is queued (a lock taken and released per store): the fake server calls
+        it before each answer, so that whatever an answer shows is on disk before it is sent.
+        """
+        with self._lock:
+            attachments = list(self._attached.values())
+        for attachment in attachments:
+            attachment.flush_pending()
 
     def _attach(self, store: ExperimentStore, experiments_directory: str, create: bool) -> _Attachment:
         key = (store.experiment_id, experiments_directory)

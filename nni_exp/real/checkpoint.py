@@ -19,7 +19,9 @@ Where NNI lets ``sqlite3`` / ``TypeError`` errors escape, this module decides:
   ``params`` not a JSON object, a pre-2.0 ``clusterMetaData`` config) →
   :class:`~nni_exp.errors.CheckpointError` (also a ``ValueError``) naming the database file.
 
-The database is opened read-only, so looking never creates a file, even where there is none.
+The database is opened read-only, so looking never creates a file, even where there is none; only
+when a manager was killed in the middle of a write (a hot ``-journal`` file is there) is it opened
+read-write first to roll that write back, as NNI's own reader (which opens it read-write) does.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any, Optional, Protocol, Union
 
 from ..errors import CheckpointError
+from ..sqlite_journal import roll_back_interrupted_write
 
 __all__ = ["database_path", "read_stored_config", "load_stopped_config"]
 
@@ -60,6 +63,7 @@ def read_stored_config(experiment_id: str,
     if not path.is_file():
         return None
     try:
+        roll_back_interrupted_write(path)  # a manager killed mid-write: as NNI's read-write reader does
         with closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=10.0)) as db:
             row = db.execute(_QUERY, (experiment_id,)).fetchone()
     except sqlite3.Error as error:
