@@ -32,6 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional, Union
 
+import psutil
 import requests
 
 from ..backend import ManagerArgs, Manifest, RunMode
@@ -226,12 +227,18 @@ class RealBackend:
         """Kill every manager that this backend's manifest shows alive, with all it started.
 
         A clean-up for throw-away homes (tests): on the user's own home it would end every NNI
-        experiment running on the machine. Returns the pids of the managers it killed.
+        experiment running on the machine. Only a process whose command line is a manager of the
+        record's experiment (``--experiment-id <id>``, as NNI's and the fake's managers are started)
+        is killed: a stale or made-up record can name any pid. Returns the pids of the managers it killed.
         """
         killed = []
-        for record in self.manifest_file.read().values():
-            handle = self.attach(int(record.get("pid") or 0))
-            if handle is not None:
+        for experiment_id, record in self.manifest_file.read().items():
+            try:
+                pid = int(record.get("pid") or 0)
+            except (TypeError, ValueError):
+                continue
+            handle = self.attach(pid)
+            if handle is not None and _runs_experiment(pid, experiment_id):
                 handle.kill()
                 killed.append(handle.pid)
         return killed
@@ -326,3 +333,12 @@ def _link_latest(experiments_directory: Path, experiment_id: str) -> None:
         link.symlink_to(experiment_id, target_is_directory=True)
     except OSError:
         _logger.warning("Failed to create link %s", link)
+
+
+def _runs_experiment(pid: int, experiment_id: str) -> bool:
+    """Whether process ``pid`` was started with ``--experiment-id <experiment_id>`` (a manager of it)."""
+    try:
+        argv = psutil.Process(pid).cmdline()
+    except (psutil.Error, ValueError):
+        return False
+    return any(word == "--experiment-id" and value == experiment_id for word, value in zip(argv, argv[1:]))

@@ -202,15 +202,22 @@ def test_silent_server_times_out() -> None:
 
 def test_kill_running_managers(tmp_path: Path) -> None:
     backend = RealBackend(home=tmp_path)
-    process = subprocess.Popen([sys.executable, "-c", FAMILY, str(tmp_path / "pids")], start_new_session=True)
+    process = subprocess.Popen([sys.executable, "-c", FAMILY, str(tmp_path / "pids"), "--experiment-id", "running1"],
+                               start_new_session=True)
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "--experiment-id", "other001"])
     try:
         family = [psutil.Process(process.pid), *pids_in(tmp_path / "pids")]
         backend.manifest.add({"id": "running1", "status": "RUNNING", "pid": process.pid})
         backend.manifest.add({"id": "gone0001", "status": "RUNNING", "pid": dead_pid()})
+        # Records naming live processes that are not their managers: left alone.
+        backend.manifest.add({"id": "notours1", "status": "RUNNING", "pid": bystander.pid})
+        backend.manifest.add({"id": "badpid01", "status": "RUNNING", "pid": "x"})
         backend.kill_grace = 0.2
         assert backend.kill_running_managers() == [process.pid]
         assert not alive(family)
+        assert bystander.poll() is None
         assert backend.kill_running_managers() == []
     finally:
-        process.kill()
-        process.wait()
+        for started in (process, bystander):
+            started.kill()
+            started.wait()
