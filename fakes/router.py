@@ -31,6 +31,8 @@ _HTML = "text/html; charset=utf-8"
 _BYTES = "application/octet-stream"
 #: Sent with every answer under the API root, whatever the method or status (the manager's REST
 #: handler sets them on each request it sees; there is no ``Access-Control-Allow-Origin``).
+#: How deeply a JSON body may nest (Python's parser and the fake's code recurse; Node's do not).
+MAX_JSON_DEPTH = 100
 CORS_HEADERS: Tuple[Tuple[str, str], ...] = (
     ("Access-Control-Allow-Headers", "Origin, X-Requested-With, Content-Type, Accept"),
     ("Access-Control-Allow-Methods", "PUT,POST,GET,DELETE,OPTIONS"),
@@ -147,12 +149,56 @@ def allowed_methods(api_path: str) -> List[str]:
 
 
 def _parse_body(body: Union[bytes, str, None]) -> Any:
+    """The body as the manager's strict JSON body parser reads it (``JSON.parse``, top level an object
+    or an array); raises ``ValueError`` where that parser answers 400.
+
+    Unlike Python's ``json``, ``JSON.parse`` refuses ``NaN`` and ``Infinity`` and reads every number as
+    a double (``1e400`` and a 400-digit integer are infinities). A body nested deeper than Python can
+    parse (``RecursionError``; JavaScript parses it) is refused too: a deliberate difference.
+    """
     if body is None:
         return None
     text = body.decode("utf-8") if isinstance(body, bytes) else body
     if not text.strip():
         return None
-    return json.loads(text)
+    first = text.lstrip(" \t\n\r")[:1]
+    if first not in ("{", "["):
+        raise ValueError(f"Unexpected token {first} in JSON at position {len(text) - len(text.lstrip())} "
+                         "(the body must be a JSON object or array)")
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_int=_js_integer)
+    except RecursionError:
+        value = None
+    else:
+        if _depth_within(value, MAX_JSON_DEPTH):
+            return value
+    raise ValueError(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels, more than the fake manager "
+                     "accepts (the real one parses it)")
+
+
+def _depth_within(value: Any, limit: int) -> bool:
+    """Whether ``value``'s arrays and objects nest at most ``limit`` levels (no recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (list, dict)):
+            if depth > limit:
+                return False
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return True
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"Unexpected token {name[0]} in JSON: {name} is not JSON")
+
+
+def _js_integer(text: str) -> Union[int, float]:
+    """A JSON integer as ``JSON.parse`` reads it: exact up to 2**53, a double beyond (an infinity past
+    ``1.8e308``; Python would keep every digit, or refuse more than 4300)."""
+    if len(text.lstrip("-")) > 20:
+        return float(text)
+    number = int(text)
+    return number if abs(number) <= 2 ** 53 else float(text)
 
 
 # ---------------------------------------------------------------------------- routes

@@ -38,6 +38,11 @@ What it does, as the real manager does:
   Answers under ``/api/v1/nni`` carry the manager's two ``Access-Control-Allow-*`` headers; OPTIONS
   and HEAD are answered as Express answers them. The experiment's ``<id>/checkpoint/`` directory is
   created when ``POST /experiment`` starts or resumes it.
+* **HTTP**: requests are parsed as Node 18's parser does: its bare 400 (unknown method, TLS
+  handshake, bad ``Content-Length`` or chunking, header line without a colon) and 431 (over 16 KB of
+  request line and headers) answers, ``CONNECT`` dropped; a socket silent for :data:`READ_TIMEOUT`
+  gets 408 (or is closed between requests), so no handler thread waits for ever; the listen backlog
+  is :data:`LISTEN_BACKLOG`.
 * **shutdown**: after answering ``DELETE /experiment`` (the simulated manager is then stopped)
   the port closes and the process exits 0. SIGTERM and SIGINT run the same shutdown
   (STOPPING → STOPPED in the manifest, profile stored) and exit 0. If the shutdown could not
@@ -55,6 +60,7 @@ from __future__ import annotations
 import datetime
 import errno
 import hashlib
+import io
 import json
 import re
 import signal
@@ -65,7 +71,7 @@ from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
-from typing import Any, Callable, Optional, TextIO, Union
+from typing import Any, Callable, Optional, TextIO, Union, cast
 from urllib.parse import urlsplit
 
 import psutil
@@ -240,10 +246,47 @@ class _DispatcherLogFile:
             file.write("".join(entry + "\n" for entry in entries))
 
 
+#: Seconds a connection may stay silent: before a request's first byte, inside its request line,
+#: headers or body. Node's keep-alive timeout is 5 s too; it waits 60 s for headers and 300 s for a
+#: body, then answers 408 (the fake: 408 after 5 s).
+READ_TIMEOUT = 5.0
+#: Connections the kernel queues before ``accept`` (``socketserver``'s 5 stalls clients 1 s under load).
+LISTEN_BACKLOG = 128
+#: The methods Node's HTTP parser knows (``http.METHODS`` of Node 18); any other is a parse error (400).
+NODE_METHODS = frozenset((
+    "ACL", "BIND", "CHECKOUT", "CONNECT", "COPY", "DELETE", "GET", "HEAD", "LINK", "LOCK", "M-SEARCH", "MERGE",
+    "MKACTIVITY", "MKCALENDAR", "MKCOL", "MOVE", "NOTIFY", "OPTIONS", "PATCH", "POST", "PROPFIND", "PROPPATCH",
+    "PURGE", "PUT", "REBIND", "REPORT", "SEARCH", "SOURCE", "SUBSCRIBE", "TRACE", "UNBIND", "UNLINK", "UNLOCK",
+    "UNSUBSCRIBE",
+))
+#: The manager's JSON body limit (``express.json({limit: '50mb'})``): 413 beyond.
+MAX_BODY_BYTES = 50 * 1024 * 1024
+#: Node's limit of the request line and headers together (``--max-http-header-size``): 431 beyond.
+MAX_HEADER_BYTES = 16384
+#: What Node's parser accepts as the first byte of a request (methods are upper case; CR/LF skipped).
+_REQUEST_START = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n")
+_DIGITS = re.compile(r"[0-9]+")
+_CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]+[ \t]*(?:;[^\r\n]*)?\r?\n")
+
+
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
     app: FakeManagerServer
+
+
+class _ClientError(Exception):
+    """A request Node's HTTP server refuses before Express sees it: ``HTTP/1.1 <status> <reason>``,
+    ``Connection: close``, no body, and the connection closed."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class _ClientGone(Exception):
+    """The client closed the connection in the middle of its request: nothing to answer."""
 
 
 class _Gone(Exception):
@@ -258,7 +301,75 @@ class _Handler(BaseHTTPRequestHandler):
     #: Headers and body are two writes: without TCP_NODELAY a kept-alive connection waits ~40 ms
     #: (Nagle + delayed ACK) per answer.
     disable_nagle_algorithm = True
+    #: The socket's read timeout (``StreamRequestHandler`` sets it): no thread waits for ever.
+    timeout = READ_TIMEOUT
     server: _HttpServer
+    _answered = 0
+
+    def handle_one_request(self) -> None:
+        """One request, parsed as strictly as Node's HTTP parser: its 400/408/431 answers where Node
+        refuses a request, the connection closed without an answer where Node drops it (``CONNECT``, a
+        client that left mid-request, a kept-alive connection silent for :data:`READ_TIMEOUT`)."""
+        started = False
+        try:
+            first = cast(io.BufferedReader, self.rfile).peek(1)[:1]
+            if not first:
+                self.close_connection = True
+                return
+            started = True
+            if first[0] not in _REQUEST_START:  # e.g. a TLS ClientHello: Node answers at once
+                raise _ClientError(400)
+            self.raw_requestline = self.rfile.readline(MAX_HEADER_BYTES + 1)
+            if len(self.raw_requestline) > MAX_HEADER_BYTES:
+                raise _ClientError(431)
+            if not self.raw_requestline.endswith(b"\n"):
+                raise _ClientGone()
+            if not self.parse_request():  # answered by send_error
+                return
+            if self.headers.defects or self.headers.get_payload():  # e.g. a header line without a colon
+                raise _ClientError(400)
+            if self.request_version == "HTTP/0.9":  # no version: Node answers in HTTP/1.1 and closes, but
+                if not self.raw_requestline.endswith(b"\r\n"):  # refuses a line ended by a bare LF
+                    raise _ClientError(400)
+                self.request_version = "HTTP/1.0"
+            header_bytes = len(self.raw_requestline) + sum(len(k) + len(v) + 4 for k, v in self.headers.items())
+            if header_bytes > MAX_HEADER_BYTES:
+                raise _ClientError(431)
+            if self.command not in NODE_METHODS:
+                raise _ClientError(400)
+            if self.command == "CONNECT":  # Node's server has no 'connect' listener: the socket is destroyed
+                raise _ClientGone()
+            self._serve()
+            self._answered += 1
+            self.wfile.flush()
+        except TimeoutError:
+            if started or not self._answered:
+                self._refuse(408)  # a fresh connection that sent nothing gets Node's 408 too
+            self.close_connection = True
+        except _ClientError as error:
+            self._refuse(error.status)
+        except _ClientGone:
+            self.close_connection = True
+
+    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+        """Errors of ``BaseHTTPRequestHandler``'s parsing (bad request line, version, header lines)
+        as Node answers a parse error: 431 for an overlong line, 400 for the rest."""
+        self._refuse(431 if code in (414, 431) else 400)
+
+    def _refuse(self, status: int) -> None:
+        """Node's answer to a request its HTTP parser refuses, then close the connection."""
+        self.close_connection = True
+        if status == 413:  # Express's body parser (the body is not read: the connection closes)
+            text = json.dumps({"error": f"request entity too large: more than {MAX_BODY_BYTES} bytes"})
+            self._send(WebResponse(413, text.encode(), (("Content-Type", "application/json; charset=utf-8"),)))
+            return
+        reason = {400: "Bad Request", 408: "Request Timeout", 431: "Request Header Fields Too Large"}[status]
+        self.log_message('"%s" %s -', self.requestline if hasattr(self, "requestline") else "", status)
+        try:
+            self.wfile.write(f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n\r\n".encode("ascii"))
+            self.wfile.flush()
+        except OSError:
+            pass
 
     def _serve(self) -> None:
         app = self.server.app
@@ -303,21 +414,59 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _read_body(self) -> Optional[bytes]:
+        """The request's body (None without one). Raises :class:`_ClientError` (400) where Node's
+        parser refuses the framing: a ``Content-Length`` that is not a number or comes twice, together
+        with ``Transfer-Encoding: chunked``, a bad chunk size; :class:`_ClientGone` when the client
+        closed before the end; ``TimeoutError`` when it stopped sending (answered 408)."""
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1 or (lengths and not _DIGITS.fullmatch(lengths[0].strip())):
+            raise _ClientError(400)
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size_line = self.rfile.readline(65537)
-                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(65537)
-        length = self.headers.get("Content-Length")
-        if length is None:
+            if lengths:
+                raise _ClientError(400)
+            return self._read_chunks()
+        if not lengths:
             return None
-        return self.rfile.read(int(length))
+        length = int(lengths[0])
+        if length > MAX_BODY_BYTES:
+            raise _ClientError(413)
+        return self._read_exactly(length)
+
+    def _read_exactly(self, size: int) -> bytes:
+        """``size`` bytes of the body, read in pieces (``read(size)`` would allocate ``size`` at once)."""
+        pieces: list[bytes] = []
+        missing = size
+        while missing > 0:
+            piece = self.rfile.read(min(missing, 1 << 20))
+            if not piece:
+                raise _ClientGone()
+            pieces.append(piece)
+            missing -= len(piece)
+        return b"".join(pieces)
+
+    def _read_chunks(self) -> bytes:
+        chunks: list[bytes] = []
+        received = 0
+        while True:
+            size_line = self.rfile.readline(MAX_HEADER_BYTES)
+            if not size_line.endswith(b"\n"):
+                raise _ClientGone() if len(size_line) < MAX_HEADER_BYTES else _ClientError(400)
+            if not _CHUNK_SIZE.fullmatch(size_line):
+                raise _ClientError(400)
+            size = int(size_line.split(b";", 1)[0].strip(), 16)
+            received += size
+            if received > MAX_BODY_BYTES:
+                raise _ClientError(413)
+            if size == 0:
+                while True:
+                    trailer = self.rfile.readline(MAX_HEADER_BYTES)
+                    if not trailer.endswith(b"\n"):
+                        raise _ClientGone()
+                    if trailer in (b"\r\n", b"\n"):
+                        return b"".join(chunks)
+            chunks.append(self._read_exactly(size))
+            if self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise _ClientError(400)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         self.server.app.log.write("TRACE", "RestServer", format % args)

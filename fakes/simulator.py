@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 from nni_exp.backend import ManagerArgs
 
 from .clock import ScaledRealClock
+from .js_numbers import js_to_number, js_to_seconds
 from .local_trials import LocalTrialService, TrialMessage, TrialStartError
 from .search import DispatcherLog, DispatcherProcess, SearchInfo, SearchRequest, SearchStartError
 from .search import commands as cmd
@@ -345,6 +346,8 @@ class SimulatedManager:
         """``POST /experiment`` on a manager started with ``--action create``."""
         if self.profile is not None:  # a second POST: the real manager resets half its state
             return str(self.profile["id"])
+        if "trialConcurrency" in config:
+            _refuse_infinite_concurrency(config["trialConcurrency"])
         self.profile = {
             "params": config,
             "id": self.args.experiment_id,
@@ -940,6 +943,7 @@ class SimulatedManager:
             number = _js_number(value, missing=math.nan)
             if math.isnan(number):
                 raise RequestRejected(f"trialConcurrency must be a number, got {value!r}", 400)
+            _refuse_infinite_concurrency(value)
             self._concurrency_change += number - self._concurrency()
             self._set_param("trialConcurrency", value)
         elif update_type == "MAX_EXEC_DURATION":
@@ -1114,36 +1118,20 @@ def _reloaded_profile(stored: Dict[str, Any]) -> Dict[str, Any]:
     return {key: copy.get(key, UNDEFINED) for key in keys}
 
 
+def _refuse_infinite_concurrency(value: Any) -> None:
+    """Refuse (400) a ``trialConcurrency`` that JavaScript reads as an infinity (``1e400``, ``"1e400"``,
+    ``"-Infinity"``): the real manager asks its tuner for ``Infinity`` (later ``NaN``) trials, the
+    tuner's dispatcher dies on that request, and the experiment stays RUNNING with no trial for ever."""
+    if math.isinf(_js_number(value, missing=math.nan)):
+        raise RequestRejected(f"trialConcurrency must be a finite number, got {value!r} (the real manager asks "
+                              "its tuner for Infinity trials and the tuner dies)", 400)
+
+
 def _js_number(value: Any, missing: float) -> float:
     """How JavaScript compares ``value`` with a number (NaN when it is not numeric)."""
-    if value is None:
-        return missing
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return 0.0
-        try:
-            return float(text)
-        except ValueError:
-            return math.nan
-    return math.nan
+    return js_to_number(value, missing)
 
 
 def _node_seconds(value: Any) -> float:
-    """The manager's ``toSeconds``: infinity when unset, numbers as they are, unit strings parsed."""
-    if value is None:
-        return math.inf
-    if not isinstance(value, str):
-        return _js_number(value, missing=math.inf)
-    text = value.lower()
-    for unit, seconds in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if text.endswith(unit):
-            try:
-                return math.ceil(float(text[:-1]) * seconds)
-            except ValueError:
-                return math.nan
-    raise ValueError(f'Bad unit in "{text}"')
+    """The manager's ``toSeconds`` (:func:`fakes.js_numbers.js_to_seconds`)."""
+    return js_to_seconds(value)

@@ -33,3 +33,11 @@ def webui_trial(params: dict[str, Any], trial: Any) -> float:
 
 
 not_callable = 42
+
+
+def endless_trial(params: dict[str, Any], trial: Any) -> float:
+    """Reports one intermediate result, then runs for 30 virtual years: a state that holds still (the
+    HTTP fuzz and load tests), whatever parameters it gets."""
+    trial.report_intermediate_result(0.5)
+    trial.sleep(1e9)
+    return 0.5
