@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 from nni_exp.backend import ManagerArgs
 
 from .clock import ScaledRealClock
-from .js_numbers import js_to_number, js_to_seconds
+from .js_numbers import DurationError, js_to_number, js_to_seconds
 from .local_trials import LocalTrialService, TrialMessage, TrialStartError
 from .search import DispatcherLog, DispatcherProcess, SearchInfo, SearchRequest, SearchStartError
 from .search import commands as cmd
@@ -329,13 +329,27 @@ class SimulatedManager:
         return self.profile["params"]  # type: ignore[no-any-return,unused-ignore]
 
     def _max_duration(self) -> float:
-        return _node_seconds(self._params.get("maxExperimentDuration"))
+        return self._limit_seconds("maxExperimentDuration")
 
     def _max_trial_duration(self) -> float:
-        return _node_seconds(self._params.get("maxTrialDuration"))
+        return self._limit_seconds("maxTrialDuration")
+
+    def _limit_seconds(self, key: str) -> float:
+        """A duration limit as the manager reads it: no limit when unset, ``toSeconds`` otherwise
+        (which throws on a JSON ``null``, as on any other value that is not a number or a string)."""
+        value = self._params.get(key, UNDEFINED)
+        if value is UNDEFINED:
+            return math.inf
+        if value is None:
+            raise DurationError("Cannot read properties of null (reading 'toLowerCase')")
+        return _node_seconds(value)
 
     def _max_trial_number(self) -> float:
-        return _js_number(self._params.get("maxTrialNumber"), missing=math.inf)
+        """``maxTrialNumber`` as the manager compares it: no limit when unset, ``null`` is 0."""
+        value = self._params.get("maxTrialNumber", UNDEFINED)
+        if value is UNDEFINED:
+            return math.inf
+        return _js_number(value, missing=0.0)
 
     def _concurrency(self) -> float:
         return _js_number(self._params.get("trialConcurrency"), missing=0)
@@ -947,7 +961,7 @@ class SimulatedManager:
             self._concurrency_change += number - self._concurrency()
             self._set_param("trialConcurrency", value)
         elif update_type == "MAX_EXEC_DURATION":
-            self._set_param("maxExperimentDuration", new_params.get("maxExperimentDuration"))
+            self._set_param("maxExperimentDuration", new_params.get("maxExperimentDuration", UNDEFINED))
         elif update_type == "SEARCH_SPACE":
             if not self._tuner_connected:
                 raise RequestRejected("Error: tuner has not been setup (the real manager never answers this "
@@ -955,9 +969,9 @@ class SimulatedManager:
             space = new_params.get("searchSpace")
             self.log("INFO", "Updated search space [object Object]")  # the real manager logs the object so
             self._send(cmd.UPDATE_SEARCH_SPACE, js_dumps(space))
-            self._set_param("searchSpace", space)
+            self._set_param("searchSpace", new_params.get("searchSpace", UNDEFINED))
         else:
-            self._set_param("maxTrialNumber", new_params.get("maxTrialNumber"))
+            self._set_param("maxTrialNumber", new_params.get("maxTrialNumber", UNDEFINED))
         self._store_profile()
         self._wake()
 
@@ -965,8 +979,8 @@ class SimulatedManager:
         """Change one config value; params are replaced, never changed in place (stored revisions share them)."""
         assert self.profile is not None
         params = dict(self._params)
-        if value is None:
-            params.pop(key, None)  # JSON.stringify drops undefined keys
+        if value is UNDEFINED:
+            params.pop(key, None)  # JSON.stringify drops undefined keys (a JSON null stays)
         else:
             params[key] = value
         self.profile["params"] = params

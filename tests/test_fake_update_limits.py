@@ -9,7 +9,10 @@ Checked on NNI 3.0's manager (raw ``PUT /experiment`` with ``requests``, 2026-12
 * ``trialConcurrency`` ``1e400`` is answered 200, then the manager sends ``GE Infinity`` (later ``GE
   NaN``) to its tuner, whose dispatcher dies on ``range(inf)``; the experiment stays RUNNING with no
   new trial and the manager logs an error every tick: the fake answers 400 instead (README);
-* ``NaN`` / ``Infinity`` literals are not JSON: 400 from the body parser.
+* ``NaN`` / ``Infinity`` literals are not JSON: 400 from the body parser;
+* a JSON ``null`` is stored as ``null``: ``maxExperimentDuration`` ``null`` puts the manager in ERROR at
+  the next tick ("Cannot read properties of null (reading 'toLowerCase')"), ``maxTrialNumber`` ``null``
+  compares as 0 (DONE once the running trials end, no new trial).
 
 The fake process used to die in the next simulation step (``OverflowError``) on each of these.
 The HTTP server goes through the same router: ``tests/test_fake_server_http.py`` checks it there.
@@ -130,6 +133,35 @@ def test_a_duration_of_the_wrong_type_fails_the_next_tick_as_in_node(running):
     fake.advance(2)
     answer = json.loads(fake.handle(PORT, "GET", API + "/check-status").body)
     assert answer == {"status": "ERROR", "errors": ["Job management error: value.toLowerCase is not a function"]}
+
+
+def test_a_null_duration_is_stored_and_fails_the_next_tick_as_in_node(running):
+    fake, _ = running
+    assert put(fake, "MAX_EXEC_DURATION", "maxExperimentDuration", "null").status == 200
+    assert profile(fake)["params"]["maxExperimentDuration"] is None  # GET /experiment shows null
+    fake.advance(2)
+    answer = json.loads(fake.handle(PORT, "GET", API + "/check-status").body)
+    assert answer == {"status": "ERROR",
+                      "errors": ["Job management error: Cannot read properties of null (reading 'toLowerCase')"]}
+
+
+def test_a_null_trial_number_limit_is_zero_as_in_javascript(running):
+    fake, exp = running
+    started = len(exp.list_trial_jobs())
+    assert put(fake, "MAX_TRIAL_NUM", "maxTrialNumber", "null").status == 200
+    assert profile(fake)["params"]["maxTrialNumber"] is None
+    fake.advance(60)
+    assert status(fake) == "DONE" and len(exp.list_trial_jobs()) == started
+
+
+def test_a_missing_limit_is_removed_as_json_stringify_drops_undefined(running):
+    fake, _ = running
+    current = profile(fake)
+    del current["params"]["maxTrialNumber"]
+    assert fake.handle(PORT, "PUT", f"{API}/experiment?update_type=MAX_TRIAL_NUM", json.dumps(current)).status == 200
+    assert "maxTrialNumber" not in profile(fake)["params"]
+    fake.advance(60)
+    assert status(fake) == "RUNNING"
 
 
 def spawned(fake: FakeManager) -> Any:
