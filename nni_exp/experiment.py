@@ -24,6 +24,7 @@ from .errors import (
 from .ids import check_experiment_id, generate_experiment_id
 from .launcher import manager_mode, start_manager, stop_manager
 from .rest import strip_prefix
+from .trial_ids import trial_path
 
 __all__ = ["Experiment", "RunMode"]
 
@@ -336,8 +337,9 @@ class Experiment:
         return str(self._request("GET", "/check-status")["status"])
 
     def get_trial_job(self, trial_job_id: str) -> TrialJob:
-        """One trial job; :class:`~nni_exp.errors.TrialNotFoundError` for an unknown id."""
-        answer = self._request("GET", f"/trial-jobs/{_trial_id(trial_job_id)}")
+        """One trial job; :class:`~nni_exp.errors.TrialNotFoundError` for an unknown id,
+        :class:`~nni_exp.errors.InvalidTrialIdError` for one no manager can have produced."""
+        answer = self._request("GET", trial_path("/trial-jobs", trial_job_id))
         if not answer:  # the real manager answers 200 with an empty body
             raise TrialNotFoundError(trial_job_id)
         return TrialJob(**answer)
@@ -351,8 +353,12 @@ class Experiment:
         return list(self._request("GET", "/job-statistics"))
 
     def get_job_metrics(self, trial_job_id: Optional[str] = None) -> Dict[str, List[TrialMetricData]]:
-        """Metrics grouped by trial id, in arrival order; one trial's only when an id is given."""
-        path = f"/metric-data/{_trial_id(trial_job_id)}" if trial_job_id else "/metric-data"
+        """Metrics grouped by trial id, in arrival order; one trial's only when an id is given.
+
+        An id that is not None must be a trial job id (:class:`~nni_exp.errors.InvalidTrialIdError`
+        otherwise, also for ``''``, which NNI took for "all trials").
+        """
+        path = "/metric-data" if trial_job_id is None else trial_path("/metric-data", trial_job_id)
         metrics: Dict[str, List[TrialMetricData]] = {}
         for metric in self._request("GET", path):
             metrics.setdefault(metric["trialJobId"], []).append(TrialMetricData(**metric))
@@ -415,13 +421,7 @@ class Experiment:
 
     def kill_trial_job(self, trial_job_id: str) -> None:
         """Cancel a trial (it ends USER_CANCELED)."""
-        self._request("DELETE", f"/trial-jobs/{_trial_id(trial_job_id)}")
-
-
-def _trial_id(trial_job_id: Any) -> str:
-    if not isinstance(trial_job_id, str) or not trial_job_id or "/" in trial_job_id or "?" in trial_job_id:
-        raise ValueError(f"trial_job_id must be a non-empty string without '/' or '?', got {trial_job_id!r}")
-    return trial_job_id
+        self._request("DELETE", trial_path("/trial-jobs", trial_job_id))
 
 
 def _check_port(port: Any) -> None:
