@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import atexit
+import functools
+import inspect
 import logging
 import os
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TypeVar, Union
 
 from .backend import Backend, ManagerArgs, ManagerProcess, RunMode
 from .backends import resolve_backend
@@ -44,30 +46,53 @@ _UPDATE_TYPES = {
 
 
 class _DualMethod:
-    """Lets ``resume``/``view`` be called on an instance or, deprecated, as ``Experiment.resume('<id>')``."""
+    """Lets ``resume``/``view`` be called on an instance or, deprecated, as ``Experiment.resume('<id>')``.
 
-    def __init__(self, func: Any) -> None:
+    Whichever way it is looked up, it shows the method's own name, docstring and signature
+    (``inspect.signature``, ``help()``, IDEs, Sphinx): ``(self, port=8080, ...)`` on the class, as
+    NNI's plain method, and ``(port=8080, ...)`` on an instance.
+    """
+
+    def __init__(self, func: Callable[..., Any]) -> None:
         self.func = func
-        self.__doc__ = func.__doc__
-        self.__name__ = func.__name__
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]  # name, doc, __wrapped__
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return inspect.signature(self.func)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.__qualname__ = f"{owner.__qualname__}.{name}"
 
     def __get__(self, instance: Any, owner: type) -> Any:
         if instance is not None:
             return self.func.__get__(instance, owner)
+        func = self.func
+        name = func.__name__
 
+        @functools.wraps(func)
         def call_with_id(experiment_id: Any, *args: Any, **kwargs: Any) -> Any:
             if isinstance(experiment_id, owner):
-                return self.func(experiment_id, *args, **kwargs)
+                return func(experiment_id, *args, **kwargs)
             warnings.warn(
-                f"Experiment.{self.__name__}(id) is deprecated; use Experiment(None, id=...).{self.__name__}()",
+                f"Experiment.{name}(id) is deprecated; use Experiment(None, id=...).{name}()",
                 DeprecationWarning,
                 stacklevel=2,
             )
             backend = kwargs.pop("backend", None)
-            return self.func(owner(None, id=experiment_id, backend=backend), *args, **kwargs)
+            return func(owner(None, id=check_experiment_id(experiment_id), backend=backend), *args, **kwargs)
 
-        call_with_id.__doc__ = self.__doc__
+        call_with_id.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
         return call_with_id
+
+
+if TYPE_CHECKING:  # type checkers and IDEs see a plain method with its own signature
+    _F = TypeVar("_F", bound=Callable[..., Any])
+
+    def _dual_method(func: _F) -> _F:
+        return func
+else:
+    _dual_method = _DualMethod
 
 
 class Experiment:
@@ -240,7 +265,7 @@ class Experiment:
         _logger.info("Connect to port %d success, experiment id is %s, status is %s.", port, experiment.id, status)
         return experiment
 
-    @_DualMethod
+    @_dual_method
     def resume(self, port: int = 8080, wait_completion: bool = True, debug: bool = False) -> Optional[bool]:
         """Resume a stopped experiment; arguments and result as :meth:`run`.
 
@@ -252,7 +277,7 @@ class Experiment:
         self._action = "resume"
         return self._run_impl(port, wait_completion, debug)
 
-    @_DualMethod
+    @_dual_method
     def view(self, port: int = 8080, non_blocking: bool = False) -> Experiment:
         """Open a stopped experiment read-only (status VIEWED) and return self.
 
