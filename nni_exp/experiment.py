@@ -20,11 +20,14 @@ from .errors import (
     ConfigError,
     ExperimentNotFoundError,
     ExperimentNotRunningError,
+    InvalidArgumentError,
     MissingConfigError,
     TrialNotFoundError,
 )
 from .ids import check_experiment_id, generate_experiment_id
+from .json_values import MAX_SAFE_INTEGER, json_value_problem
 from .launcher import manager_mode, start_manager, stop_manager
+from .reprs import short_repr
 from .rest import strip_prefix
 from .trial_ids import trial_path
 
@@ -142,7 +145,7 @@ class Experiment:
         else:
             raise ConfigError(
                 "config_or_platform must be an ExperimentConfig, a platform name, a list of platform names "
-                f"or None, not {type(config_or_platform).__name__}"
+                f"or None, not {short_repr(config_or_platform)} ({type(config_or_platform).__name__})"
             )
 
     def __repr__(self) -> str:
@@ -164,7 +167,7 @@ class Experiment:
         ``Detach``, the manager is stopped when the Python process exits.
         """
         if not isinstance(run_mode, RunMode):
-            raise ValueError(f"run_mode must be a RunMode, not {run_mode!r}")
+            raise InvalidArgumentError(f"run_mode must be a RunMode, not {short_repr(run_mode)}", "run_mode", run_mode)
         _check_port(port)
         if run_mode is not RunMode.Detach:
             atexit.register(self.stop)
@@ -271,6 +274,7 @@ class Experiment:
 
         ``Experiment.resume('<id>')`` still works but is deprecated.
         """
+        _check_port(port)
         if not self.has_checkpoint():
             raise ExperimentNotFoundError(f"Experiment {self.id} does not exist thus cannot be resumed.")
         self.load_checkpoint()
@@ -284,6 +288,7 @@ class Experiment:
         Blocking (the default) waits until Ctrl-C or until the manager goes away, then stops it.
         ``Experiment.view('<id>')`` still works but is deprecated.
         """
+        _check_port(port)
         self._action = "view"
         if not self.has_checkpoint():
             raise ExperimentNotFoundError(f"Experiment {self.id} does not exist thus cannot be viewed.")
@@ -417,31 +422,49 @@ class Experiment:
         _logger.info("Successfully update %s.", key)
 
     def update_trial_concurrency(self, value: int) -> None:
-        """Set how many trials run at once (0 pauses submissions)."""
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"trial_concurrency must be an int >= 0, got {value!r}", "trial_concurrency")
+        """Set how many trials run at once (0 pauses submissions).
+
+        ``value`` must be an int from 0 to ``2**53 - 1`` (the largest count the manager holds
+        exactly); anything else raises :class:`~nni_exp.errors.ConfigError` before anything is sent.
+        """
+        _check_count("trial_concurrency", value, 0)
         self._update_experiment_profile("trialConcurrency", value)
 
     def update_max_experiment_duration(self, value: str) -> None:
-        """Set the experiment's time budget: ``'30s'``, ``'10m'``, ``'2h'``, ``'1d'``."""
+        """Set the experiment's time budget: ``'30s'``, ``'10m'``, ``'2h'``, ``'1d'``.
+
+        A duration that does not parse, is not positive, or is longer than ``2**53 - 1`` seconds
+        raises :class:`~nni_exp.errors.ConfigError`.
+        """
         try:
             seconds = parse_duration(value)
         except ValueError as error:
             raise ConfigError(f"max_experiment_duration: {error}", "max_experiment_duration") from None
         if seconds <= 0:
-            raise ConfigError(f"max_experiment_duration must be > 0, got {value!r}", "max_experiment_duration")
+            raise ConfigError(f"max_experiment_duration must be > 0, got {short_repr(value)}",
+                              "max_experiment_duration")
         self._update_experiment_profile("maxExperimentDuration", value)
 
     def update_search_space(self, value: Dict[str, Any]) -> None:
-        """Replace the search space; trials generated afterwards use it."""
+        """Replace the search space; trials generated afterwards use it.
+
+        ``value`` must be a dict that JSON can carry (no sets, bytes, NaN ...), or
+        :class:`~nni_exp.errors.ConfigError` names the bad part.
+        """
         if not isinstance(value, dict):
-            raise ConfigError(f"search_space must be a dict, got {type(value).__name__}", "search_space")
+            raise ConfigError(f"search_space must be a dict, got {short_repr(value)} ({type(value).__name__})",
+                              "search_space")
+        problem = json_value_problem(value, "search_space")
+        if problem is not None:
+            raise ConfigError(problem, "search_space")
         self._update_experiment_profile("searchSpace", value)
 
     def update_max_trial_number(self, value: int) -> None:
-        """Set the maximum number of trials (raising it revives a DONE experiment)."""
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"max_trial_number must be an int > 0, got {value!r}", "max_trial_number")
+        """Set the maximum number of trials (raising it revives a DONE experiment).
+
+        ``value`` must be an int from 1 to ``2**53 - 1``, or :class:`~nni_exp.errors.ConfigError`.
+        """
+        _check_count("max_trial_number", value, 1)
         self._update_experiment_profile("maxTrialNumber", value)
 
     def kill_trial_job(self, trial_job_id: str) -> None:
@@ -449,9 +472,16 @@ class Experiment:
         self._request("DELETE", trial_path("/trial-jobs", trial_job_id))
 
 
+def _check_count(name: str, value: Any, minimum: int) -> None:
+    """``value`` is an int from ``minimum`` to ``MAX_SAFE_INTEGER``, or ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_SAFE_INTEGER:
+        raise ConfigError(f"{name} must be an int from {minimum} to {MAX_SAFE_INTEGER} (2**53 - 1), "
+                          f"got {short_repr(value)}", name)
+
+
 def _check_port(port: Any) -> None:
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise ValueError(f"port must be an int in 1..65535, got {port!r}")
+        raise InvalidArgumentError(f"port must be an int in 1..65535, got {short_repr(port)}", "port", port)
 
 
 def _same_path(a: str, b: str) -> bool:
