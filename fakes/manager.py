@@ -13,6 +13,7 @@ import random
 import threading
 from types import TracebackType
 from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Type, Union
+from urllib.parse import quote
 
 from nni_exp.backend import ACTIONS, ManagerArgs, Manifest, RunMode
 from nni_exp.errors import ExperimentStalledError, ManagerUnreachableError, TimePatchError
@@ -446,7 +447,7 @@ class FakeManager:
         base = self.served_at
         if base is None:
             return None
-        return lambda trial_id: f"{base}{CHANNEL_PATH}{trial_id}"
+        return lambda trial_id: f"{base}{CHANNEL_PATH}{quote(trial_id, safe='')}"
 
     def forget_process(self, manager: SimulatedManager) -> None:
         """Called when a simulated process exits: its port is free again."""

@@ -21,7 +21,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from .simulator import RequestRejected, SimulatedManager
 from .wire import js_dumps
 
-__all__ = ["RouterResponse", "handle", "route_table", "allowed_methods", "API_ROOT", "NNI_VERSION", "CORS_HEADERS"]
+__all__ = ["RouterResponse", "handle", "route_table", "allowed_methods", "decode_param", "API_ROOT", "NNI_VERSION",
+           "CORS_HEADERS"]
 
 API_ROOT = "/api/v1/nni"
 NNI_VERSION = "3.0.0"
@@ -89,7 +90,7 @@ def handle(manager: SimulatedManager, method: str, target: str,
     simulation up to the current time)."""
     method = method.upper()
     split = urlsplit(target)
-    path = unquote(split.path) or "/"
+    path = split.path or "/"  # matched undecoded, as Express does: only route parameters are decoded
     prefix = manager.args.url_prefix
     if prefix:
         head = "/" + prefix.strip("/")
@@ -108,6 +109,10 @@ def _api(manager: SimulatedManager, method: str, api_path: str, query_text: str,
          body: Union[bytes, str, None]) -> RouterResponse:
     """A request under the API root: HEAD runs the GET route (the transport drops the body),
     OPTIONS lists the methods of the routes that match (Express's automatic answer)."""
+    undecodable = _undecodable_param(api_path)
+    if undecodable is not None:
+        # Express fails to decode the parameter and the manager's error handler never answers.
+        return _error(400, f"Failed to decode param '{undecodable}' (the real manager never answers)")
     if method == "OPTIONS":
         allowed = allowed_methods(api_path)
         if not allowed:
@@ -125,7 +130,8 @@ def _api(manager: SimulatedManager, method: str, api_path: str, query_text: str,
             continue
         match = pattern.match(api_path)
         if match:
-            request = _Request(manager, method, tuple(g for g in match.groups() if g is not None), query, parsed_body)
+            params = tuple(decode_param(g) for g in match.groups() if g is not None)
+            request = _Request(manager, method, params, query, parsed_body)
             try:
                 return handler(request)
             except RequestRejected as rejected:
@@ -146,6 +152,39 @@ def allowed_methods(api_path: str) -> List[str]:
                 if name not in allowed:
                     allowed.append(name)
     return allowed
+
+
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def decode_param(raw: str) -> str:
+    """A route parameter as Express gives it to the handler: percent-decoded as UTF-8, as
+    JavaScript's ``decodeURIComponent`` does (``abc%23x`` → ``abc#x``, ``%2F`` → ``/``; ``+`` stays).
+
+    Raises ``ValueError`` where ``decodeURIComponent`` throws: a ``%`` without two hex digits, or
+    escapes that are not UTF-8.
+    """
+    if _BAD_ESCAPE.search(raw):
+        raise ValueError(f"bad percent escape in {raw!r}")
+    try:
+        return unquote(raw, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise ValueError(f"percent escapes of {raw!r} are not UTF-8") from None
+
+
+def _undecodable_param(api_path: str) -> Union[str, None]:
+    """The first parameter of the first route matching ``api_path`` that Express cannot decode."""
+    for _method, pattern, _handler in _ROUTES:
+        match = pattern.match(api_path)
+        if match:
+            for group in match.groups():
+                if group is None:
+                    continue
+                try:
+                    decode_param(group)
+                except ValueError:
+                    return group
+    return None
 
 
 def _parse_body(body: Union[bytes, str, None]) -> Any:

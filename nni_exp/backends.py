@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from .backend import Backend
 from .errors import UnknownBackendError
+from .reprs import short_repr
 
 __all__ = ["BACKEND_ENV_VAR", "BACKEND_NAMES", "PATCH_TIME_ENV_VAR", "resolve_backend", "default_backend_name",
            "shared_fake_patch_time"]
@@ -72,7 +73,8 @@ def resolve_backend(spec: Any = None) -> Backend:
     if isinstance(spec, Backend):
         return spec
     raise UnknownBackendError(
-        f"backend={spec!r} is neither a backend object (see nni_exp.backend.Backend) nor one of {BACKEND_NAMES}"
+        f"backend={short_repr(spec)} is neither a backend object (see nni_exp.backend.Backend) "
+        f"nor one of {BACKEND_NAMES}"
     )
 
 

@@ -27,16 +27,22 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
 from .config import ExperimentConfig, load_config_file
 from .data import TrialJob
 from .durations import parse_duration
-from .errors import NniExpError
+from .errors import InvalidArgumentError, NniExpError
 from .experiment import Experiment
+from .reprs import short_repr
 
 __all__ = ["main", "load_trial_function"]
 
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of the ``nni-exp`` command; returns the exit code."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    """Entry point of the ``nni-exp`` command; returns the exit code.
+
+    ``argv`` (default ``sys.argv[1:]``) must be a sequence of strings, or
+    :class:`~nni_exp.errors.InvalidArgumentError` names the first item that is not; bad usage exits
+    through ``SystemExit(2)`` with argparse's message, as any command line tool.
+    """
+    arguments = _arguments(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] == "fake-manager":
         from fakes.server import main as fake_manager_main
 
@@ -47,6 +53,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.print_help()
         return 2
     return _run(options, sys.stdout, sys.stderr)
+
+
+def _arguments(argv: Any) -> List[str]:
+    if isinstance(argv, (str, bytes)) or not isinstance(argv, Sequence):
+        raise InvalidArgumentError(f"argv must be a list of strings, got {short_repr(argv)}", "argv", argv)
+    for index, item in enumerate(argv):
+        if not isinstance(item, str):
+            raise InvalidArgumentError(f"argv[{index}] must be a string, got {short_repr(item)} "
+                                       f"({type(item).__name__})", "argv", argv)
+    return list(argv)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -16,6 +16,8 @@ __all__ = [
     "ConfigError",
     "MissingConfigError",
     "InvalidExperimentIdError",
+    "InvalidArgumentError",
+    "InvalidTrialIdError",
     "UnknownBackendError",
     "ExperimentNotRunningError",
     "ExperimentNotFoundError",
@@ -78,6 +80,29 @@ class ConfigError(NniExpError, ValueError):
 
 class InvalidExperimentIdError(NniExpError, ValueError):
     """An experiment id does not match NNI's rule ``^[A-Za-z0-9_\\-]{1,32}$``."""
+
+
+class InvalidArgumentError(NniExpError, ValueError):
+    """An argument of a public method has a wrong type or value (a port of ``"80"``, a ``run_mode``
+    that is no :class:`~nni_exp.RunMode` ...).
+
+    NNI did not check these and failed later, deep inside; nni-exp refuses them before anything is
+    sent. ``argument`` names the parameter and ``value`` holds what was passed.
+    """
+
+    def __init__(self, message: str, argument: str, value: Any) -> None:
+        super().__init__(message)
+        self.argument = argument
+        self.value = value
+
+
+class InvalidTrialIdError(InvalidArgumentError, TypeError):
+    """A trial job id that no NNI manager can have produced (see :mod:`nni_exp.trial_ids`).
+
+    Raised before anything is sent: such an id would change the URL it is put in (``'kJqzO#x'``
+    would address trial ``kJqzO``). A ``ValueError`` (what nni-exp raised before) and a
+    ``TypeError`` (what NNI's ``get_trial_job`` raised for an id it did not find).
+    """
 
 
 class UnknownBackendError(NniExpError, ValueError):

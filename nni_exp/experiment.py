@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import atexit
+import functools
+import inspect
 import logging
 import os
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TypeVar, Union
 
 from .backend import Backend, ManagerArgs, ManagerProcess, RunMode
 from .backends import resolve_backend
@@ -18,13 +20,17 @@ from .errors import (
     ConfigError,
     ExperimentNotFoundError,
     ExperimentNotRunningError,
+    InvalidArgumentError,
     MissingConfigError,
     TrialNotFoundError,
 )
 from .ids import check_experiment_id, generate_experiment_id
 from .interrupts import reraises_keyboard_interrupts
+from .json_values import MAX_SAFE_INTEGER, json_value_problem
 from .launcher import manager_mode, start_manager, stop_manager
+from .reprs import short_repr
 from .rest import strip_prefix
+from .trial_ids import trial_path
 
 __all__ = ["Experiment", "RunMode"]
 
@@ -44,30 +50,53 @@ _UPDATE_TYPES = {
 
 
 class _DualMethod:
-    """Lets ``resume``/``view`` be called on an instance or, deprecated, as ``Experiment.resume('<id>')``."""
+    """Lets ``resume``/``view`` be called on an instance or, deprecated, as ``Experiment.resume('<id>')``.
 
-    def __init__(self, func: Any) -> None:
+    Whichever way it is looked up, it shows the method's own name, docstring and signature
+    (``inspect.signature``, ``help()``, IDEs, Sphinx): ``(self, port=8080, ...)`` on the class, as
+    NNI's plain method, and ``(port=8080, ...)`` on an instance.
+    """
+
+    def __init__(self, func: Callable[..., Any]) -> None:
         self.func = func
-        self.__doc__ = func.__doc__
-        self.__name__ = func.__name__
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]  # name, doc, __wrapped__
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return inspect.signature(self.func)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.__qualname__ = f"{owner.__qualname__}.{name}"
 
     def __get__(self, instance: Any, owner: type) -> Any:
         if instance is not None:
             return self.func.__get__(instance, owner)
+        func = self.func
+        name = func.__name__
 
+        @functools.wraps(func)
         def call_with_id(experiment_id: Any, *args: Any, **kwargs: Any) -> Any:
             if isinstance(experiment_id, owner):
-                return self.func(experiment_id, *args, **kwargs)
+                return func(experiment_id, *args, **kwargs)
             warnings.warn(
-                f"Experiment.{self.__name__}(id) is deprecated; use Experiment(None, id=...).{self.__name__}()",
+                f"Experiment.{name}(id) is deprecated; use Experiment(None, id=...).{name}()",
                 DeprecationWarning,
                 stacklevel=2,
             )
             backend = kwargs.pop("backend", None)
-            return self.func(owner(None, id=experiment_id, backend=backend), *args, **kwargs)
+            return func(owner(None, id=check_experiment_id(experiment_id), backend=backend), *args, **kwargs)
 
-        call_with_id.__doc__ = self.__doc__
+        call_with_id.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
         return call_with_id
+
+
+if TYPE_CHECKING:  # type checkers and IDEs see a plain method with its own signature
+    _F = TypeVar("_F", bound=Callable[..., Any])
+
+    def _dual_method(func: _F) -> _F:
+        return func
+else:
+    _dual_method = _DualMethod
 
 
 class Experiment:
@@ -117,7 +146,7 @@ class Experiment:
         else:
             raise ConfigError(
                 "config_or_platform must be an ExperimentConfig, a platform name, a list of platform names "
-                f"or None, not {type(config_or_platform).__name__}"
+                f"or None, not {short_repr(config_or_platform)} ({type(config_or_platform).__name__})"
             )
 
     def __repr__(self) -> str:
@@ -139,7 +168,7 @@ class Experiment:
         ``Detach``, the manager is stopped when the Python process exits.
         """
         if not isinstance(run_mode, RunMode):
-            raise ValueError(f"run_mode must be a RunMode, not {run_mode!r}")
+            raise InvalidArgumentError(f"run_mode must be a RunMode, not {short_repr(run_mode)}", "run_mode", run_mode)
         _check_port(port)
         if run_mode is not RunMode.Detach:
             atexit.register(self.stop)
@@ -241,25 +270,27 @@ class Experiment:
         _logger.info("Connect to port %d success, experiment id is %s, status is %s.", port, experiment.id, status)
         return experiment
 
-    @_DualMethod
+    @_dual_method
     def resume(self, port: int = 8080, wait_completion: bool = True, debug: bool = False) -> Optional[bool]:
         """Resume a stopped experiment; arguments and result as :meth:`run`.
 
         ``Experiment.resume('<id>')`` still works but is deprecated.
         """
+        _check_port(port)
         if not self.has_checkpoint():
             raise ExperimentNotFoundError(f"Experiment {self.id} does not exist thus cannot be resumed.")
         self.load_checkpoint()
         self._action = "resume"
         return self._run_impl(port, wait_completion, debug)
 
-    @_DualMethod
+    @_dual_method
     def view(self, port: int = 8080, non_blocking: bool = False) -> Experiment:
         """Open a stopped experiment read-only (status VIEWED) and return self.
 
         Blocking (the default) waits until Ctrl-C or until the manager goes away, then stops it.
         ``Experiment.view('<id>')`` still works but is deprecated.
         """
+        _check_port(port)
         self._action = "view"
         if not self.has_checkpoint():
             raise ExperimentNotFoundError(f"Experiment {self.id} does not exist thus cannot be viewed.")
@@ -342,8 +373,9 @@ class Experiment:
         return str(self._request("GET", "/check-status")["status"])
 
     def get_trial_job(self, trial_job_id: str) -> TrialJob:
-        """One trial job; :class:`~nni_exp.errors.TrialNotFoundError` for an unknown id."""
-        answer = self._request("GET", f"/trial-jobs/{_trial_id(trial_job_id)}")
+        """One trial job; :class:`~nni_exp.errors.TrialNotFoundError` for an unknown id,
+        :class:`~nni_exp.errors.InvalidTrialIdError` for one no manager can have produced."""
+        answer = self._request("GET", trial_path("/trial-jobs", trial_job_id))
         if not answer:  # the real manager answers 200 with an empty body
             raise TrialNotFoundError(trial_job_id)
         return TrialJob(**answer)
@@ -357,8 +389,12 @@ class Experiment:
         return list(self._request("GET", "/job-statistics"))
 
     def get_job_metrics(self, trial_job_id: Optional[str] = None) -> Dict[str, List[TrialMetricData]]:
-        """Metrics grouped by trial id, in arrival order; one trial's only when an id is given."""
-        path = f"/metric-data/{_trial_id(trial_job_id)}" if trial_job_id else "/metric-data"
+        """Metrics grouped by trial id, in arrival order; one trial's only when an id is given.
+
+        An id that is not None must be a trial job id (:class:`~nni_exp.errors.InvalidTrialIdError`
+        otherwise, also for ``''``, which NNI took for "all trials").
+        """
+        path = "/metric-data" if trial_job_id is None else trial_path("/metric-data", trial_job_id)
         metrics: Dict[str, List[TrialMetricData]] = {}
         for metric in self._request("GET", path):
             metrics.setdefault(metric["trialJobId"], []).append(TrialMetricData(**metric))
@@ -392,47 +428,66 @@ class Experiment:
         _logger.info("Successfully update %s.", key)
 
     def update_trial_concurrency(self, value: int) -> None:
-        """Set how many trials run at once (0 pauses submissions)."""
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"trial_concurrency must be an int >= 0, got {value!r}", "trial_concurrency")
+        """Set how many trials run at once (0 pauses submissions).
+
+        ``value`` must be an int from 0 to ``2**53 - 1`` (the largest count the manager holds
+        exactly); anything else raises :class:`~nni_exp.errors.ConfigError` before anything is sent.
+        """
+        _check_count("trial_concurrency", value, 0)
         self._update_experiment_profile("trialConcurrency", value)
 
     def update_max_experiment_duration(self, value: str) -> None:
-        """Set the experiment's time budget: ``'30s'``, ``'10m'``, ``'2h'``, ``'1d'``."""
+        """Set the experiment's time budget: ``'30s'``, ``'10m'``, ``'2h'``, ``'1d'``.
+
+        A duration that does not parse, is not positive, or is longer than ``2**53 - 1`` seconds
+        raises :class:`~nni_exp.errors.ConfigError`.
+        """
         try:
             seconds = parse_duration(value)
         except ValueError as error:
             raise ConfigError(f"max_experiment_duration: {error}", "max_experiment_duration") from None
         if seconds <= 0:
-            raise ConfigError(f"max_experiment_duration must be > 0, got {value!r}", "max_experiment_duration")
+            raise ConfigError(f"max_experiment_duration must be > 0, got {short_repr(value)}",
+                              "max_experiment_duration")
         self._update_experiment_profile("maxExperimentDuration", value)
 
     def update_search_space(self, value: Dict[str, Any]) -> None:
-        """Replace the search space; trials generated afterwards use it."""
+        """Replace the search space; trials generated afterwards use it.
+
+        ``value`` must be a dict that JSON can carry (no sets, bytes, NaN ...), or
+        :class:`~nni_exp.errors.ConfigError` names the bad part.
+        """
         if not isinstance(value, dict):
-            raise ConfigError(f"search_space must be a dict, got {type(value).__name__}", "search_space")
+            raise ConfigError(f"search_space must be a dict, got {short_repr(value)} ({type(value).__name__})",
+                              "search_space")
+        problem = json_value_problem(value, "search_space")
+        if problem is not None:
+            raise ConfigError(problem, "search_space")
         self._update_experiment_profile("searchSpace", value)
 
     def update_max_trial_number(self, value: int) -> None:
-        """Set the maximum number of trials (raising it revives a DONE experiment)."""
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"max_trial_number must be an int > 0, got {value!r}", "max_trial_number")
+        """Set the maximum number of trials (raising it revives a DONE experiment).
+
+        ``value`` must be an int from 1 to ``2**53 - 1``, or :class:`~nni_exp.errors.ConfigError`.
+        """
+        _check_count("max_trial_number", value, 1)
         self._update_experiment_profile("maxTrialNumber", value)
 
     def kill_trial_job(self, trial_job_id: str) -> None:
         """Cancel a trial (it ends USER_CANCELED)."""
-        self._request("DELETE", f"/trial-jobs/{_trial_id(trial_job_id)}")
+        self._request("DELETE", trial_path("/trial-jobs", trial_job_id))
 
 
-def _trial_id(trial_job_id: Any) -> str:
-    if not isinstance(trial_job_id, str) or not trial_job_id or "/" in trial_job_id or "?" in trial_job_id:
-        raise ValueError(f"trial_job_id must be a non-empty string without '/' or '?', got {trial_job_id!r}")
-    return trial_job_id
+def _check_count(name: str, value: Any, minimum: int) -> None:
+    """``value`` is an int from ``minimum`` to ``MAX_SAFE_INTEGER``, or ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_SAFE_INTEGER:
+        raise ConfigError(f"{name} must be an int from {minimum} to {MAX_SAFE_INTEGER} (2**53 - 1), "
+                          f"got {short_repr(value)}", name)
 
 
 def _check_port(port: Any) -> None:
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise ValueError(f"port must be an int in 1..65535, got {port!r}")
+        raise InvalidArgumentError(f"port must be an int in 1..65535, got {short_repr(port)}", "port", port)
 
 
 def _same_path(a: str, b: str) -> bool:

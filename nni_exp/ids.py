@@ -7,6 +7,7 @@ import re
 import string
 
 from .errors import InvalidExperimentIdError
+from .reprs import short_repr
 
 __all__ = ["is_valid_experiment_id", "generate_experiment_id", "check_experiment_id"]
 
@@ -22,8 +23,10 @@ def is_valid_experiment_id(experiment_id: object) -> bool:
 def check_experiment_id(experiment_id: object) -> str:
     """Return ``experiment_id`` or raise :class:`InvalidExperimentIdError` with NNI's message."""
     if not is_valid_experiment_id(experiment_id):
+        short = isinstance(experiment_id, str) and len(experiment_id) <= 100
+        shown = experiment_id if short else short_repr(experiment_id)
         raise InvalidExperimentIdError(
-            f"Invalid experiment ID: {experiment_id}. Experiment ID should only contain digits, "
+            f"Invalid experiment ID: {shown}. Experiment ID should only contain digits, "
             "alphanumeric characters, hyphens, and underscores, and should be no longer than 32 characters."
         )
     assert isinstance(experiment_id, str)

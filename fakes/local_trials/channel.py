@@ -20,6 +20,7 @@ from collections import defaultdict, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from time import monotonic as _real_monotonic  # taken before any time patch (fakes.time_patch)
 from typing import Any, Callable, Deque, Dict, Optional, Tuple
+from urllib.parse import quote
 
 __all__ = ["TrialChannelHub", "TrialChannelServer", "CHANNEL_PATH", "ENVIRONMENT_ID"]
 
@@ -116,7 +117,7 @@ class TrialChannelServer:
 
     def url(self, trial_id: str) -> str:
         """The ``NNI_TRIAL_COMMAND_CHANNEL`` of a trial."""
-        return f"http://localhost:{self.port}{CHANNEL_PATH}{trial_id}"
+        return f"http://localhost:{self.port}{CHANNEL_PATH}{quote(trial_id, safe='')}"
 
     def close(self) -> None:
         self.hub.close()

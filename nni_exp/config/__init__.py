@@ -11,7 +11,7 @@ from .base import MISSING, ConfigBase, ConfigFileError, UnknownFieldError
 from .diff import diff
 from .experiment_config import ExperimentConfig
 from .known_algorithms import KnownAlgorithms, known_algorithms
-from .loading import LoadedConfig, UnreadableConfigFileError, load_config_file
+from .loading import InvalidConfigPathError, LoadedConfig, UnreadableConfigFileError, load_config_file
 from .shared_storage import AzureBlobConfig, NfsConfig, SharedStorageConfig
 from .training_services import (
     AmlConfig,
@@ -65,5 +65,6 @@ __all__ = [
     "UnknownFieldError",
     "ConfigFileError",
     "UnreadableConfigFileError",
+    "InvalidConfigPathError",
     "diff",
 ]

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, NamedTuple, Optional, TypeVar, Union
 
 from ..errors import ConfigError
+from ..json_values import json_value_problem
+from ..reprs import short_repr
 
 __all__ = [
     "MISSING",
@@ -294,8 +296,8 @@ def describe_value(value: Any) -> str:
         kind = f"a {type(value).__name__}"
     try:
         shown = json.dumps(value if not isinstance(value, Path) else str(value), ensure_ascii=False, default=str)
-    except ValueError:  # circular containers
-        shown = "..."
+    except (ValueError, RecursionError, TypeError):  # circular or deep containers, long ints, odd keys
+        shown = short_repr(value, 60)
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return f"{shown} ({kind})"
@@ -445,7 +447,10 @@ class ConfigBase:
 
     def canonical_copy(self: _T) -> _T:
         """A deep copy with defaults filled in, paths made absolute, etc.; validated before return."""
-        canon = copy.deepcopy(self)
+        try:
+            canon = copy.deepcopy(self)
+        except Exception as error:  # noqa: BLE001 - a field holds what cannot be copied (a memoryview, a lock...)
+            raise self._uncopyable_field_error(error) from None
         canon._where = ""
         try:
             canon._canonicalize([])
@@ -477,6 +482,10 @@ class ConfigBase:
             self._finish_conversion(field.name)
             value = getattr(self, field.name)
             if field.path_like and isinstance(value, (str, Path)):
+                if "\0" in str(value):
+                    raise self._error(field.name, f"{type(self).__name__}: {field.name} must not contain a NUL "
+                                                  f"character, got {short_repr(str(value))}",
+                                      f"a path cannot contain a NUL character, got {describe_value(str(value))}")
                 value = resolve_path(value, self._base_path)
             object.__setattr__(self, field.name, value)
             for where, child in _children(value, self._path_of(field.name)):
@@ -499,7 +508,13 @@ class ConfigBase:
                     detail = "required field is missing"
                 else:
                     detail = f"expected {describe_expected(field.hint, field.name)}, got {describe_value(value)}"
-                raise self._error(field.name, f"{name}: type of {field.name} ({value!r}) is not {field.hint}", detail)
+                raise self._error(field.name, f"{name}: type of {field.name} ({short_repr(value)}) is not {field.hint}",
+                                  detail)
+            problem = json_value_problem(value, field.name, allow=(ConfigBase, Path))
+            if problem is not None:
+                inner = problem[len(field.name):]  # "['x']: ... is not a JSON value" or ": ..."
+                detail = f"at {inner}" if inner.startswith("[") else inner[2:]
+                raise self._error(field.name, f"{name}: {problem}", detail)
         for field in fields:
             for _, child in _children(getattr(self, field.name), ""):
                 child._validate_canonical()
@@ -517,6 +532,25 @@ class ConfigBase:
         except ConfigError as error:
             raise (_located(error, self._where) if self._where else error) from None
         object.__setattr__(self, name, value)
+
+    def _uncopyable_field_error(self, error: Exception) -> ConfigError:
+        """The ConfigError for a config that ``copy.deepcopy`` fails on, naming the field (and value) at fault."""
+        for field in _fields_of(type(self)):
+            value = getattr(self, field.name)
+            if isinstance(value, ConfigBase):
+                continue
+            try:
+                copy.deepcopy(value)
+            except Exception:  # noqa: BLE001 - found it
+                return self._error(field.name, f"{type(self).__name__}: {field.name} holds {short_repr(value)}, "
+                                               f"which a config cannot hold ({error})",
+                                   f"expected {describe_expected(field.hint, field.name)}, got {describe_value(value)}")
+            for _, child in _children(value, ""):
+                try:
+                    copy.deepcopy(child)
+                except Exception:  # noqa: BLE001 - a nested config holds it
+                    return child._uncopyable_field_error(error)
+        return ConfigError(f"{type(self).__name__} cannot be copied: {error}")
 
     def _error(self, name: str, message: str, detail: Optional[str] = None) -> ConfigError:
         """A ConfigError about field ``name`` of this object, located in the whole config.
@@ -536,7 +570,7 @@ class ConfigBase:
                 raise self._error(
                     name,
                     f"{type(self).__name__}: {name} must be a list of ints, an int or a comma-separated "
-                    f"string, got {value!r}",
+                    f"string, got {short_repr(value)}",
                     f"expected {_GPU_INDICES}, got {describe_value(value)}",
                 ) from None
         elif isinstance(value, int) and not isinstance(value, bool):
@@ -576,7 +610,7 @@ def _check_keys(cls: type, data: dict[Any, Any]) -> None:
     for key in data:
         if not isinstance(key, str):
             raise ConfigError(
-                f"{cls.__name__}: keys must be strings, got {key!r}",
+                f"{cls.__name__}: keys must be strings, got {short_repr(key)}",
                 str(key),
                 f"field names must be strings, got {describe_value(key)}",
             )

@@ -11,6 +11,8 @@ import yaml
 
 from ..durations import parse_duration
 from ..errors import ConfigError
+from ..json_values import MAX_SAFE_INTEGER, json_value_problem
+from ..reprs import short_repr
 from .algorithm import _AlgorithmConfig
 from .base import MISSING, ConfigBase, PathLike, describe_expected, describe_value, is_missing
 from .files import describe_json_error, describe_read_error, describe_yaml_error, parse_json_or_yaml
@@ -106,7 +108,7 @@ class ExperimentConfig(ConfigBase):
     def _read_search_space_file(self) -> Any:
         path = self.search_space_file
         try:
-            return parse_json_or_yaml(path)  # type: ignore[arg-type]
+            space = parse_json_or_yaml(path)  # type: ignore[arg-type]
         except Exception as error:  # any failure (missing file, bad YAML...) is a config error
             if isinstance(error, json.JSONDecodeError):
                 description = describe_json_error(error)
@@ -118,13 +120,21 @@ class ExperimentConfig(ConfigBase):
                 shown = f"{type(error).__name__}({description!r})"
             else:
                 problem = f"cannot be read: {describe_read_error(error)}"
-                shown = repr(error)  # NNI's message
-            detail = f'search space file "{path}" {problem}'
+                shown = short_repr(error, 200)  # NNI's message
             if not isinstance(path, (str, os.PathLike)):
                 detail = f"expected a path, got {describe_value(path)}"
+                where = short_repr(path)
+            else:
+                detail = f'search space file "{path}" {problem}'
+                where = str(path)
             raise self._error(
-                "search_space_file", f'ExperimentConfig: Failed to load search space file "{path}": {shown}', detail
+                "search_space_file", f'ExperimentConfig: Failed to load search space file "{where}": {shown}', detail
             ) from error
+        unsendable = json_value_problem(space, "the search space")  # JSON's Infinity, YAML's .nan, !!set ...
+        if unsendable is not None:
+            detail = f'search space file "{path}" holds what JSON cannot carry: {unsendable}'
+            raise self._error("search_space_file", f"ExperimentConfig: {detail}", detail)
+        return space
 
     def _warn_if_manager_ip_needed(self) -> None:
         services = self.training_service
@@ -155,12 +165,14 @@ class ExperimentConfig(ConfigBase):
             raise self._error("search_space", message, detail)
 
         if self.trial_concurrency <= 0:
-            message = f"ExperimentConfig: trial_concurrency must be > 0, got {self.trial_concurrency}"
-            raise self._error("trial_concurrency", message, f"must be > 0, got {self.trial_concurrency}")
+            message = f"ExperimentConfig: trial_concurrency must be > 0, got {short_repr(self.trial_concurrency)}"
+            raise self._error("trial_concurrency", message, f"must be > 0, got {short_repr(self.trial_concurrency)}")
+        self._validate_at_most_safe_integer("trial_concurrency")
         self._validate_duration("max_experiment_duration")
         if self.max_trial_number is not None and self.max_trial_number <= 0:
-            message = f"ExperimentConfig: max_trial_number must be > 0, got {self.max_trial_number}"
-            raise self._error("max_trial_number", message, f"must be > 0, got {self.max_trial_number}")
+            message = f"ExperimentConfig: max_trial_number must be > 0, got {short_repr(self.max_trial_number)}"
+            raise self._error("max_trial_number", message, f"must be > 0, got {short_repr(self.max_trial_number)}")
+        self._validate_at_most_safe_integer("max_trial_number")
         self._validate_duration("max_trial_duration")
         if self.log_level not in LOG_LEVELS:
             raise self._error(
@@ -171,6 +183,13 @@ class ExperimentConfig(ConfigBase):
         self._validate_gpu_indices("tuner_gpu_indices")
         if self.tuner is None:
             raise self._error("tuner", "ExperimentConfig: tuner must be set", "required field is missing")
+
+    def _validate_at_most_safe_integer(self, name: str) -> None:
+        """A count the manager (JavaScript) holds exactly: at most ``2**53 - 1``."""
+        value = getattr(self, name)
+        if value is not None and value > MAX_SAFE_INTEGER:
+            detail = f"must be at most {MAX_SAFE_INTEGER} (2**53 - 1), got {short_repr(value)}"
+            raise self._error(name, f"ExperimentConfig: {name} {detail}", detail)
 
     def _validate_duration(self, name: str) -> None:
         value = getattr(self, name)

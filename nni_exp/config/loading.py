@@ -18,6 +18,7 @@ from typing import Any, Optional, TypeVar, Union
 import yaml
 
 from ..errors import ConfigError
+from ..reprs import short_repr
 from .algorithm import _AlgorithmConfig
 from .base import (
     ConfigBase,
@@ -35,7 +36,8 @@ from .files import describe_read_error, describe_yaml_error
 from .known_algorithms import known_algorithms
 from .v1 import V1_ONLY_FIELDS, V1Conversion, convert_v1, is_v1
 
-__all__ = ["LoadedConfig", "UnreadableConfigFileError", "load_config_file", "load_as", "in_file_terms"]
+__all__ = ["LoadedConfig", "UnreadableConfigFileError", "InvalidConfigPathError", "check_config_path",
+           "load_config_file", "load_as", "in_file_terms"]
 
 _logger = logging.getLogger("nni_exp.config")
 
@@ -46,6 +48,11 @@ V2_REFERENCE = "https://nni.readthedocs.io/en/stable/reference/experiment_config
 
 class UnreadableConfigFileError(ConfigError, OSError):
     """The config file cannot be read (NNI: the ``OSError`` of ``open``)."""
+
+
+class InvalidConfigPathError(ConfigError, TypeError):
+    """The path of a config file is no path: not a ``str`` or ``os.PathLike``, or a string with a NUL
+    character (NNI: the ``TypeError`` or ``ValueError`` of ``open``)."""
 
 
 @dataclass
@@ -70,6 +77,7 @@ def load_config_file(path: Union[str, os.PathLike[str]]) -> LoadedConfig:
     Raises :class:`~nni_exp.errors.ConfigError` with a one-line message and ``field`` set to the
     field as the file writes it (None for problems of the whole file: unreadable, not YAML...).
     """
+    check_config_path(path)
     source = str(path)
     data = _read_mapping(path, source, wrap_os_errors=True)
     data, conversion, label = _convert_if_v1(data, source)
@@ -95,6 +103,7 @@ def load_as(cls: type[_T], path: Union[str, os.PathLike[str]]) -> _T:
 
     An unreadable file raises the ``OSError`` of ``open`` (``FileNotFoundError``...), as in NNI.
     """
+    check_config_path(path)
     source = str(path)
     data = _read_mapping(path, source, wrap_os_errors=False)
     conversion: Optional[V1Conversion] = None
@@ -136,6 +145,7 @@ def in_file_terms(error: ConfigError, source: str, conversion: Optional[V1Conver
 
 def _read_mapping(path: Union[str, os.PathLike[str]], source: str, wrap_os_errors: bool) -> dict[str, Any]:
     """The mapping a config file holds; errors about the whole file have no field."""
+    check_config_path(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -153,6 +163,15 @@ def _read_mapping(path: Union[str, os.PathLike[str]], source: str, wrap_os_error
         message = f"{source}: the config file {found}; expected a mapping of config fields"
         raise _about_the_file(ConfigFileError(message), source)
     return data
+
+
+def check_config_path(path: Any) -> None:
+    """Raise :class:`InvalidConfigPathError`, naming ``path``, unless it can name a file."""
+    if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str):
+        raise InvalidConfigPathError(f"a config file path must be a str or an os.PathLike of a str, got "
+                                     f"{short_repr(path)} ({type(path).__name__})")
+    if "\0" in os.fspath(path):
+        raise InvalidConfigPathError(f"a config file path must not contain a NUL character, got {short_repr(path)}")
 
 
 def _about_the_file(error: ConfigError, source: str) -> ConfigError:

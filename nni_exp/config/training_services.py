@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
 from ..errors import ConfigError
+from ..reprs import short_repr
 from .base import (
     MISSING,
     ConfigBase,
@@ -102,16 +103,17 @@ class TrainingServiceConfig(ConfigBase):
         if self.trial_gpu_number is not None and self.trial_gpu_number < 0:
             raise self._error(
                 "trial_gpu_number",
-                f"{owner}: trial_gpu_number must be >= 0, got {self.trial_gpu_number}",
-                f"must be >= 0, got {self.trial_gpu_number}",
+                f"{owner}: trial_gpu_number must be >= 0, got {short_repr(self.trial_gpu_number)}",
+                f"must be >= 0, got {short_repr(self.trial_gpu_number)}",
             )
 
 
 def training_service_config(platform: str) -> TrainingServiceConfig:
     """An empty config of the named platform, e.g. ``training_service_config('local')``."""
-    cls = _PLATFORMS.get(platform)
+    cls = _PLATFORMS.get(platform) if isinstance(platform, str) else None
     if cls is None:
-        raise ConfigError(f"Bad training service platform: {platform}", "training_service", _unknown_platform(platform))
+        shown = platform if isinstance(platform, str) else short_repr(platform)
+        raise ConfigError(f"Bad training service platform: {shown}", "training_service", _unknown_platform(platform))
     return cls()
 
 
@@ -188,8 +190,8 @@ class RemoteMachineConfig(ConfigBase):
         if not 0 < self.port < 65536:
             raise self._error(
                 "port",
-                f"RemoteMachineConfig: port must be in 1..65535, got {self.port}",
-                f"must be in 1..65535, got {self.port}",
+                f"RemoteMachineConfig: port must be in 1..65535, got {short_repr(self.port)}",
+                f"must be in 1..65535, got {short_repr(self.port)}",
             )
         if self.max_trial_number_per_gpu <= 0:
             count = self.max_trial_number_per_gpu
