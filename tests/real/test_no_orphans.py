@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from nni_exp import Experiment
+from nni_exp.interrupts import reraise_keyboard_interrupts
 from nni_exp.real import RealBackend
 
 from .conftest import alive, describe, free_port, make_config, running_trial_tree, wait_for
@@ -58,8 +59,9 @@ def test_exception_inside_context_manager(tmp_path: Path, backend: RealBackend) 
     assert_all_gone(trees[0])
 
 
+@pytest.mark.parametrize("reraise", [False, True], ids=["as-nni", "under-pytest"])
 def test_keyboard_interrupt_during_run(tmp_path: Path, backend: RealBackend,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+                                       monkeypatch: pytest.MonkeyPatch, reraise: bool) -> None:
     exp = long_trials_experiment(tmp_path, backend)
     trees: list[list[psutil.Process]] = []
     real_sleep = backend.clock.sleep
@@ -72,7 +74,12 @@ def test_keyboard_interrupt_during_run(tmp_path: Path, backend: RealBackend,
         real_sleep(seconds)
 
     monkeypatch.setattr(backend.clock, "sleep", sleep)
-    assert exp.run(free_port()) is None
+    with reraise_keyboard_interrupts(reraise):
+        if reraise:  # what the pytest plugin sets: stopped first, then the interrupt goes on
+            with pytest.raises(KeyboardInterrupt):
+                exp.run(free_port())
+        else:  # NNI's behaviour
+            assert exp.run(free_port()) is None
     assert trees, "the interrupt was never raised"
     assert exp.port is None
     assert_all_gone(trees[0])
