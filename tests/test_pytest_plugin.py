@@ -433,6 +433,6 @@ def test_the_plugin_module_imports_nothing_heavy() -> None:
     heavy = eval(lines[1])  # noqa: S307
     assert heavy == []
     ours = [name for name in added if name.startswith("nni_exp")]
-    assert ours == ["nni_exp.pytest_plugin", "nni_exp.testing", "nni_exp.testing.fixtures",
+    assert ours == ["nni_exp.interrupts", "nni_exp.pytest_plugin", "nni_exp.testing", "nni_exp.testing.fixtures",
                     "nni_exp.testing.options", "nni_exp.testing.responses_fixture", "nni_exp.testing.trial_fixture"]
     assert not [name for name in added if not name.startswith("nni_exp")], added

@@ -150,9 +150,10 @@ def test_a_killed_trial_leaves_its_children_running(tmp_path: Path, backend: Rea
                          trial_code_directory=str(code))
 
     def sleeps() -> list[psutil.Process]:
+        """The trial's ``sleep``: started in its code directory (not a leftover of another run)."""
         found = []
-        for process in psutil.process_iter(["cmdline"]):
-            if process.info["cmdline"] == ["sleep", "617"]:
+        for process in psutil.process_iter(["cmdline", "cwd"]):
+            if process.info["cmdline"] == ["sleep", "617"] and process.info["cwd"] == str(code):
                 found.append(process)
         return found
 
@@ -160,7 +161,8 @@ def test_a_killed_trial_leaves_its_children_running(tmp_path: Path, backend: Rea
     exp.start(free_port())
     try:
         (child,) = wait_for(sleeps, message="the trial's sleep")
-        trial_id = exp.list_trial_jobs()[0].trialJobId
+        # Under load the process can start before the manager has stored the trial.
+        trial_id = wait_for(exp.list_trial_jobs, message="the trial in the manager's list")[0].trialJobId
         exp.kill_trial_job(trial_id)
         wait_for(lambda: exp.get_trial_job(trial_id).endTime > 0,  # NNI's TrialJob says -1 until it ended
                  timeout=20, message="the killed trial's end")

@@ -623,8 +623,18 @@ def _describe(step: Dict[str, Any]) -> str:
 def _diff(where: str, what: str, expected: Any, got: Any) -> List[str]:
     if expected == got:
         return []
-    return [f"{where}: {what} differs:\n    recorded: {json.dumps(expected)[:600]}\n    actual:   "
-            f"{json.dumps(got)[:600]}"]
+    recorded, actual = json.dumps(expected), json.dumps(got)
+    start = 0
+    if max(len(recorded), len(actual)) > _SHOWN:  # show where they start to differ
+        first = next((i for i, (a, b) in enumerate(zip(recorded, actual)) if a != b), min(len(recorded), len(actual)))
+        start = max(first - _SHOWN // 3, 0)
+    where_shown = f" (from character {start})" if start else ""
+    return [f"{where}: {what} differs{where_shown}:\n    recorded: {recorded[start:start + _SHOWN]}\n    actual:   "
+            f"{actual[start:start + _SHOWN]}"]
+
+
+#: How many characters of two differing values a report shows.
+_SHOWN = 600
 
 
 def _sort_key(item: Any) -> str:
