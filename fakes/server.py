@@ -275,6 +275,13 @@ class _HttpServer(ThreadingHTTPServer):
     request_queue_size = LISTEN_BACKLOG
     app: FakeManagerServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away before its answer (broken pipe, reset, timeout) is no error, as for
+        Node: nothing is printed. Anything else is printed as ``socketserver`` does."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class _ClientError(Exception):
     """A request Node's HTTP server refuses before Express sees it: ``HTTP/1.1 <status> <reason>``,

@@ -244,3 +244,20 @@ def test_eight_clients_never_stall(server):
     assert statuses == Counter({200: len(latencies)})
     assert len(latencies) > 100
     assert max(latencies) < 1.0
+
+
+def test_clients_that_hang_up_before_their_answer_print_nothing(server):
+    """A client gone before its answer (a reset, as a timed-out poll leaves) is no error for Node; the
+    fake used to print a ``BrokenPipeError`` traceback on stderr for each."""
+    import socket
+    import struct
+
+    before = server.stderr()
+    big = f"GET {API}/trial-jobs HTTP/1.1\r\nHost: x\r\n\r\n".encode() * 50  # 50 answers to write
+    for _ in range(30):
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(big)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+    assert server.get("/check-status")["status"] == "RUNNING"
+    new = server.stderr()[len(before):]
+    assert "Traceback" not in new, new[-2000:]

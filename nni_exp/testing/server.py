@@ -19,6 +19,7 @@ without a manager would refuse it.
 
 from __future__ import annotations
 
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, List, NamedTuple, Optional
@@ -50,6 +51,13 @@ class _Listener(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     owner: FakeServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away before its answer (broken pipe, reset, timeout) is no error, as for
+        Node: nothing is printed. Anything else is printed as ``socketserver`` does."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
