@@ -1,0 +1,162 @@
+"""Compare the real manager's run of a generated scenario with the fake's (:func:`compare_runs`).
+
+Step by step, with :func:`tests.scenarios.session.compare_steps` (the real run as the recording):
+statuses seen by each wait, trial counts (except at triggers: what else runs when a trigger trial
+reports depends on the machine's speed under concurrency), HTTP status / content type / key order /
+exact bodies of every read, the result of every action and client call. Then the whole run's
+distinct experiment statuses and every trial's status path (step ``observed``). Lists whose order
+is not part of the contract (job statistics, export data, metrics) compare as sets.
+
+Two known differences are handled and reported, never silently:
+
+* the README's deliberate fixes: a step marked ``fix=`` is checked against what the fake answers by
+  design (:data:`tests.scenarios.session.FIXES`);
+* NNI's race (README, "Not reproduced"): under concurrency the real local training service can hand a
+  trial the parameters recorded for another. The trial's metrics then carry the other ``parameterId``;
+  such trials are detected on the real run and their metric values (and the metrics' parameter ids)
+  are left out of the comparison on both sides.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Set
+
+from tests.scenarios.session import FIXES, compare_steps
+
+from .session import DifferentialSession
+
+__all__ = ["Comparison", "compare_runs", "raced_trials", "replay_command", "RACED"]
+
+#: What a raced trial's metric values show as on both sides.
+RACED = "<raced: NNI gave this trial another trial's parameters>"
+#: Client calls whose list results compare in any order.
+_UNORDERED_CALLS = frozenset({"get_job_statistics", "export_data"})
+
+
+@dataclass
+class Comparison:
+    """The outcome of one differential run: ``problems`` (empty: the runs match) and ``notes`` (known
+    differences met on the way)."""
+
+    seed: int
+    problems: List[str] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+    raced: List[str] = field(default_factory=list)
+
+    @property
+    def matched(self) -> bool:
+        """Whether the fake did what the real manager did."""
+        return not self.problems
+
+
+def replay_command(seed: int) -> str:
+    """The command that replays ``seed`` alone."""
+    return (f"pytest tests/differential/test_differential.py --nni-differential-seed={shlex.quote(str(seed))} "
+            "-p no:xdist")
+
+
+def raced_trials(session: DifferentialSession) -> List[str]:
+    """Placeholders (``<trial:k>``) of the trials of ``session`` whose metrics carry another
+    ``parameterId`` than their own parameters: NNI's race."""
+    try:
+        jobs = session["final.trial-jobs"].json() or []
+        metrics = session["final.metric-data"].json() or []
+    except KeyError:
+        return []
+    own: Dict[str, Any] = {}
+    for job in jobs:
+        for text in job.get("hyperParameters") or []:
+            try:
+                own[job["trialJobId"]] = json.loads(text).get("parameter_id")
+            except (ValueError, AttributeError):
+                pass
+    raced: Set[str] = set()
+    for metric in metrics:
+        trial = metric.get("trialJobId")
+        if trial in own and own[trial] is not None and metric.get("parameterId") != str(own[trial]):
+            raced.add(session.norm.text(trial))
+    return sorted(raced)
+
+
+def _mask(obj: Any, raced: Set[str]) -> Any:
+    """``obj`` (a recorded result) with the metric values of ``raced`` trials replaced by :data:`RACED`."""
+    if isinstance(obj, list):
+        return [_mask(item, raced) for item in obj]
+    if not isinstance(obj, dict):
+        return obj
+    masked = {key: _mask(value, raced) for key, value in obj.items()}
+    if masked.get("trialJobId") in raced:
+        for key in ("data", "value", "parameterId"):
+            if key in masked:
+                masked[key] = RACED
+    for key in list(masked):
+        if key in raced and isinstance(masked[key], list):  # get_job_metrics: {trial: [metrics]}
+            masked[key] = [_mask({**item, "trialJobId": key}, raced) if isinstance(item, dict) else item
+                           for item in masked[key]]
+    return masked
+
+
+def _canonical(step: Dict[str, Any], raced: Set[str]) -> Dict[str, Any]:
+    step = dict(step, result=_mask(step.get("result", {}), raced))
+    if step.get("op") == "wait" and str(step.get("name", "")).endswith(".trigger"):
+        # what else runs when a trigger trial reports depends on the machine's speed under concurrency;
+        # the trial counts are compared at the end (and by every read of the final state)
+        step["result"] = {key: value for key, value in step["result"].items() if key != "counts"}
+    value = step["result"].get("value")
+    if step["op"] == "call" and step.get("method") in _UNORDERED_CALLS and isinstance(value, list):
+        step["result"] = dict(step["result"], value=sorted(value, key=lambda item: json.dumps(item, sort_keys=True)))
+    return step
+
+
+def compare_runs(real: DifferentialSession, fake: DifferentialSession) -> Comparison:
+    """Compare ``fake``'s run with ``real``'s (the same generated scenario)."""
+    comparison = Comparison(real.generated.seed)
+    raced = set(raced_trials(real))
+    comparison.raced = sorted(raced)
+    if raced:
+        comparison.notes.append(f"NNI's parameter race (README, 'Not reproduced') on {', '.join(sorted(raced))}: "
+                                f"their metric values are not compared")
+    for index, (expected, got) in enumerate(zip(real.steps, fake.steps)):
+        if expected.get("op") == "failed" or got.get("op") == "failed":
+            if expected != got:
+                comparison.problems.append(f"step {index}: real {json.dumps(expected.get('result'))}, "
+                                           f"fake {json.dumps(got.get('result'))}")
+            break
+        if expected.get("fix"):
+            comparison.notes.append(f"step {expected.get('name')}: deliberate fix (README: "
+                                    f"{FIXES[expected['fix']].row}): real answered {expected['result'].get('status')}, "
+                                    f"the fake {got.get('result', {}).get('status')}")
+        problems = compare_steps(_canonical(expected, raced), _canonical(got, raced), target="fake")
+        comparison.problems += [problem.replace("    recorded: ", "    real:     ").replace("    actual:   ",
+                                                                                              "    fake:     ")
+                                for problem in problems]
+    if len(real.steps) != len(fake.steps) and not comparison.problems:
+        comparison.problems.append(f"the runs have {len(real.steps)} (real) and {len(fake.steps)} (fake) steps")
+    return comparison
+
+
+def report(scenario_text: str, comparison: Comparison, real: DifferentialSession,
+           fake: DifferentialSession) -> str:
+    """What a divergence prints: the seed, the scenario, the problems, both runs side by side, the
+    command replaying the seed."""
+    lines = [f"differential seed {comparison.seed}: the fake diverged from NNI 3.0's manager", scenario_text, "",
+             "problems:"]
+    lines += ["  " + problem for problem in comparison.problems]
+    lines += ["notes:"] + ["  " + note for note in comparison.notes]
+    lines += ["", "both runs, step by step (real | fake):"]
+    for index in range(max(len(real.steps), len(fake.steps))):
+        left = real.steps[index] if index < len(real.steps) else {}
+        right = fake.steps[index] if index < len(fake.steps) else {}
+        title = left.get("name") or left.get("op") or right.get("name") or right.get("op")
+        same = bool(left and right) and left.get("op") == right.get("op") and not compare_steps(
+            _canonical(left, set(comparison.raced)), _canonical(right, set(comparison.raced)), target="fake")
+        marker = "  " if same else "!!"
+        lines.append(f"{marker} {index:2d} {title}")
+        if marker == "!!":
+            lines.append(f"      real: {json.dumps(left.get('result'), sort_keys=True)[:1500]}")
+            lines.append(f"      fake: {json.dumps(right.get('result'), sort_keys=True)[:1500]}")
+    lines += ["", f"replay: {replay_command(comparison.seed)}"]
+    return "\n".join(lines)

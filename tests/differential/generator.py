@@ -1,0 +1,277 @@
+"""A seed → a differential scenario, as plain data (:func:`scenario_from_seed`).
+
+A scenario is an experiment config (tuner and its seed, a search space over NNI's ``_type`` s,
+concurrency, limits), a plan per trial (by sequence id: duration, intermediate reports, number or dict
+metric, failure) and a list of mid-run actions, each triggered by an observable condition on one
+trial ("trial k reported its first intermediate result", "trial k finished"), never at a clock time.
+
+Timing rules, so that the outcome does not depend on the machine's speed:
+
+* a trigger trial's first report comes at 2.2 s and the trial ends >= 1.3 s later: the action lands
+  well inside the trial, more than a manager tick away from its end;
+* triggers name strictly increasing trial indices and every trigger trial is guaranteed to exist and
+  reach the trigger (limits only grow before the last action; a killed trial is never a later trigger);
+* an action that changes what is submitted next (search space, limits down) is only generated where
+  at most one trial runs, or as the last action.
+
+Budget (2 CPUs): at most 6 tuner trials, concurrency <= 3, trials of 2.5-5 s.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from tests.scenarios import conditions as c
+from tests.scenarios.conditions import Condition
+
+__all__ = ["TrialPlan", "Action", "GeneratedScenario", "scenario_from_seed", "ACTION_KINDS", "SPACE_TYPES",
+           "FIRST_REPORT", "DEFAULT_PLAN"]
+
+#: Seconds after its start when a trial reports its first intermediate result (the real trial spends
+#: its first ~2 s importing ``nni``); later reports come :data:`REPORT_GAP` apart.
+FIRST_REPORT = 2.2
+REPORT_GAP = 0.4
+#: Every action kind the generator can emit.
+ACTION_KINDS = ("kill-running", "kill-finished", "concurrency-up", "concurrency-down", "max-trials-up",
+                "max-trials-down", "duration-up", "duration-down", "search-space", "custom-trial",
+                "import-data", "stop-resume")
+#: Every ``_type`` of NNI 3.0's search spaces, plus nested ``choice``.
+SPACE_TYPES = ("choice", "randint", "uniform", "quniform", "loguniform", "qloguniform", "normal", "qnormal",
+               "lognormal", "qlognormal", "nested")
+_GRID_TYPES = ("choice", "randint", "quniform")
+_DURATIONS = (2.5, 3.5, 4.0, 4.5, 5.0)
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    """What the trial with one sequence id does: runs ``duration`` s, reports ``reports``
+    intermediate results (at :data:`FIRST_REPORT`, then :data:`REPORT_GAP` apart), then a final
+    ``metric`` (``"number"`` or ``"dict"``), or fails (exit code 1) when ``fail``."""
+
+    duration: float = 2.5
+    reports: int = 0
+    metric: str = "number"
+    fail: bool = False
+
+    @property
+    def report_times(self) -> Tuple[float, ...]:
+        """When the intermediate results come (seconds after the trial's start)."""
+        return tuple(round(FIRST_REPORT + REPORT_GAP * i, 3) for i in range(self.reports))
+
+
+#: The plan of a trial the scenario did not plan (a sequence id beyond the table).
+DEFAULT_PLAN = TrialPlan()
+
+
+@dataclass(frozen=True)
+class Action:
+    """One mid-run action: ``kind`` (one of :data:`ACTION_KINDS`), done when trial ``trial``
+    (submission order) reached ``when`` (``"reported"``: RUNNING with a metric; ``"finished"``:
+    SUCCEEDED or FAILED); ``value``: the new limit, search space, parameters, imported data."""
+
+    kind: str
+    trial: int
+    when: str
+    value: Any = None
+
+    def trigger(self) -> Condition:
+        """The condition the driver waits for before acting."""
+        if self.when == "reported":
+            return c.all_of(c.trial(self.trial, "RUNNING"), c.metrics(self.trial, 1))
+        return c.any_of(c.trial(self.trial, "SUCCEEDED"), c.trial(self.trial, "FAILED"))
+
+    def __str__(self) -> str:
+        value = "" if self.value is None else " " + json.dumps(self.value, sort_keys=True)
+        return f"when trial {self.trial} {self.when}: {self.kind}{value}"
+
+
+@dataclass(frozen=True)
+class GeneratedScenario:
+    """A whole differential scenario (see the module docstring); JSON-able with :meth:`to_json`."""
+
+    seed: int
+    tuner: Dict[str, Any]
+    search_space: Dict[str, Any]
+    concurrency: int
+    max_trials: int
+    max_duration: Optional[str]
+    trials: Tuple[TrialPlan, ...]
+    actions: Tuple[Action, ...] = field(default=())
+
+    def plan(self, sequence_id: int) -> TrialPlan:
+        """The plan of the trial with ``sequence_id``."""
+        return self.trials[sequence_id] if 0 <= sequence_id < len(self.trials) else DEFAULT_PLAN
+
+    def config(self) -> Dict[str, Any]:
+        """``ExperimentConfig`` fields of the experiment (a target adds the command and directories)."""
+        return {"search_space": self.search_space, "tuner": self.tuner, "trial_concurrency": self.concurrency,
+                "max_trial_number": self.max_trials, "max_experiment_duration": self.max_duration}
+
+    def to_json(self) -> Dict[str, Any]:
+        """The scenario as JSON-able data."""
+        return asdict(self)
+
+    def describe(self) -> str:
+        """A few lines for a human: config, trial plans, actions."""
+        lines = [f"seed {self.seed}: tuner {json.dumps(self.tuner, sort_keys=True)}, concurrency "
+                 f"{self.concurrency}, maxTrialNumber {self.max_trials}, maxExperimentDuration {self.max_duration}",
+                 f"  search space {json.dumps(self.search_space, sort_keys=True)}"]
+        for index, plan in enumerate(self.trials):
+            ending = "fails" if plan.fail else f"{plan.metric} metric"
+            lines.append(f"  trial #{index}: {plan.duration:g} s, {plan.reports} report(s), {ending}")
+        lines += [f"  action {index}: {action}" for index, action in enumerate(self.actions)]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- search spaces
+
+
+def _spec(rng: random.Random, type_: str, depth: int = 0) -> Dict[str, Any]:
+    if type_ == "choice":
+        options: List[Any] = rng.choice([[1, 2, 3], ["a", "b"], [0.5, "x", 7], [True, False]])
+        return {"_type": "choice", "_value": options}
+    if type_ == "nested":
+        if depth:
+            return _spec(rng, "choice")
+        return {"_type": "choice", "_value": [
+            {"_name": "small", "n": _spec(rng, "randint", depth + 1)},
+            {"_name": "big", "lr": _spec(rng, "loguniform", depth + 1)},
+        ]}
+    if type_ == "randint":
+        low = rng.randint(-3, 3)
+        return {"_type": "randint", "_value": [low, low + rng.randint(2, 6)]}
+    if type_ == "uniform":
+        start: float = rng.choice([-1, 0, 0.5])
+        return {"_type": "uniform", "_value": [start, start + rng.choice([1, 2.5])]}
+    if type_ == "quniform":
+        return {"_type": "quniform", "_value": [0, rng.choice([1, 2]), rng.choice([0.25, 0.5])]}
+    if type_ == "loguniform":
+        return {"_type": "loguniform", "_value": [0.001, rng.choice([0.1, 1])]}
+    if type_ == "qloguniform":
+        return {"_type": "qloguniform", "_value": [1, rng.choice([10, 100]), 1]}
+    if type_ == "normal":
+        return {"_type": "normal", "_value": [0, rng.choice([1, 0.5])]}
+    if type_ == "qnormal":
+        return {"_type": "qnormal", "_value": [1, 2, rng.choice([1, 0.5])]}
+    if type_ == "lognormal":
+        return {"_type": "lognormal", "_value": [0, 1]}
+    if type_ == "qlognormal":
+        return {"_type": "qlognormal", "_value": [1, 0.5, 1]}
+    raise ValueError(f"unknown search space type {type_!r}")
+
+
+def _low(spec: Dict[str, Any]) -> Any:
+    """A value of the parameter ``spec`` (its first choice, or its lower end)."""
+    first = spec["_value"][0]
+    if spec["_type"] == "choice":
+        if isinstance(first, dict):
+            return {key: _low(item) if isinstance(item, dict) else item for key, item in first.items()}
+        return first
+    return first
+
+
+def _search_space(rng: random.Random, types: Tuple[str, ...], size: int) -> Dict[str, Any]:
+    chosen = rng.sample(types, min(size, len(types)))
+    return {f"p{index}_{type_}": _spec(rng, type_) for index, type_ in enumerate(chosen)}
+
+
+# ---------------------------------------------------------------------- the scenario
+
+
+def _plans(rng: random.Random, count: int) -> Tuple[TrialPlan, ...]:
+    plans = []
+    for _ in range(count):
+        duration = rng.choice(_DURATIONS)
+        reports = rng.choice([0, 1, 1, 2]) if duration >= FIRST_REPORT + 1.3 else 0
+        plans.append(TrialPlan(duration, reports, rng.choice(["number", "dict"]), rng.random() < 0.15))
+    return tuple(plans)
+
+
+def scenario_from_seed(seed: int) -> GeneratedScenario:
+    """The scenario of ``seed`` (the same seed always gives the same scenario)."""
+    rng = random.Random(seed)
+    tuner_name = rng.choice(["Random", "Random", "TPE", "GridSearch"])
+    if tuner_name == "GridSearch":
+        space = _search_space(rng, _GRID_TYPES, rng.randint(1, 2))
+        tuner: Dict[str, Any] = {"name": "GridSearch"}
+    else:
+        space = _search_space(rng, SPACE_TYPES, rng.randint(1, 4))
+        tuner = {"name": tuner_name, "class_args": {"seed": rng.randint(0, 10_000)}}
+    concurrency = rng.randint(1, 3)
+    max_trials = rng.randint(2, 5)
+    max_duration = rng.choice([None, None, "10m"])
+    plans = list(_plans(rng, 10))
+    actions: List[Action] = []
+    state = {"concurrency": concurrency, "max_trials": max_trials, "stopped": False, "killed": set()}
+    last_trigger = -1
+    for _ in range(rng.choice([0, 1, 1, 2, 2, 3])):
+        action = _action(rng, plans, state, last_trigger, space, tuner_name)
+        if action is None:
+            break
+        actions.append(action)
+        last_trigger = action.trial
+        if action.kind in ("max-trials-down", "duration-down"):
+            break
+    return GeneratedScenario(seed, tuner, space, concurrency, max_trials, max_duration, tuple(plans), tuple(actions))
+
+
+def _action(rng: random.Random, plans: List[TrialPlan], state: Dict[str, Any], last: int,
+            space: Dict[str, Any], tuner_name: str) -> Optional[Action]:
+    """One more action after trigger trial ``last`` (None when no trial is left to trigger on)."""
+    # trials 0 .. max_trials-2 are submitted for sure and are never the last one (the experiment is
+    # still running when they trigger); the plan table covers them.
+    candidates = [k for k in range(last + 1, state["max_trials"] - 1) if k not in state["killed"]]
+    if not candidates:
+        return None
+    k = rng.choice(candidates[:2])
+    running = state["concurrency"]
+    kinds = ["kill-finished", "custom-trial", "import-data", "max-trials-up", "concurrency-up",
+             "concurrency-down", "duration-up", "stop-resume"]
+    if plans[k].reports:
+        kinds += ["kill-running", "max-trials-down"]
+        if running == 1:
+            kinds += ["search-space", "duration-down"]
+    kind = rng.choice(kinds)
+    if kind in ("kill-running", "max-trials-down", "search-space", "duration-down") and not plans[k].reports:
+        kind = "kill-finished"
+    when = "reported" if plans[k].reports else "finished"
+    value: Any = None
+    if kind == "kill-running":
+        when = "reported"
+        state["killed"].add(k)
+    elif kind == "kill-finished":
+        when = "finished"
+    elif kind == "concurrency-up":
+        value = min(3, running + 1)
+        state["concurrency"] = value
+    elif kind == "concurrency-down":
+        value = max(1, running - 1)
+        state["concurrency"] = value
+    elif kind == "max-trials-up":
+        value = min(6, state["max_trials"] + rng.randint(1, 2))
+        state["max_trials"] = value
+    elif kind == "max-trials-down":
+        # trials 0..k started and at most `running` run: at most k + running were submitted
+        value = min(state["max_trials"], k + running)
+        when = "reported"
+    elif kind == "duration-up":
+        value = "1h"
+    elif kind == "duration-down":
+        value = "1s"
+        when = "reported"
+    elif kind == "search-space":
+        types = _GRID_TYPES if tuner_name == "GridSearch" else SPACE_TYPES
+        value = _search_space(rng, types, rng.randint(1, 2))
+        when = "reported"
+    elif kind == "custom-trial":
+        value = {"custom": rng.randint(0, 9)}
+    elif kind == "import-data":
+        value = [{"parameter": {name: _low(spec) for name, spec in space.items()}, "value": round(rng.random(), 3)}]
+    elif kind == "stop-resume":
+        if state["stopped"]:
+            return Action("kill-finished", k, "finished")
+        state["stopped"] = True
+    return Action(kind, k, when, value)
