@@ -27,8 +27,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from tests.scenarios import conditions as c
 from tests.scenarios.conditions import Condition
 
-__all__ = ["TrialPlan", "Action", "GeneratedScenario", "scenario_from_seed", "ACTION_KINDS", "SPACE_TYPES",
-           "FIRST_REPORT", "DEFAULT_PLAN"]
+__all__ = ["TrialPlan", "Action", "GeneratedScenario", "scenario_from_seed", "grid_size", "ACTION_KINDS",
+           "SPACE_TYPES", "FIRST_REPORT", "DEFAULT_PLAN"]
 
 #: Seconds after its start when a trial reports its first intermediate result (the real trial spends
 #: its first ~2 s importing ``nni``); later reports come :data:`REPORT_GAP` apart.
@@ -173,6 +173,20 @@ def _low(spec: Dict[str, Any]) -> Any:
     return first
 
 
+def grid_size(space: Dict[str, Any]) -> int:
+    """How many points GridSearch finds in ``space`` at least (choice, randint and quniform only)."""
+    size = 1
+    for spec in space.values():
+        low, high = spec["_value"][0], spec["_value"][1]
+        if spec["_type"] == "choice":
+            size *= len(spec["_value"])
+        elif spec["_type"] == "randint":
+            size *= high - low
+        else:
+            size *= int(round((high - low) / spec["_value"][2])) + 1
+    return size
+
+
 def _search_space(rng: random.Random, types: Tuple[str, ...], size: int) -> Dict[str, Any]:
     chosen = rng.sample(types, min(size, len(types)))
     return {f"p{index}_{type_}": _spec(rng, type_) for index, type_ in enumerate(chosen)}
@@ -205,7 +219,8 @@ def scenario_from_seed(seed: int) -> GeneratedScenario:
     max_duration = rng.choice([None, None, "10m"])
     plans = list(_plans(rng, 10))
     actions: List[Action] = []
-    state = {"concurrency": concurrency, "max_trials": max_trials, "stopped": False, "killed": set()}
+    state = {"concurrency": concurrency, "max_trials": max_trials, "stopped": False, "killed": set(),
+             "grid": grid_size(space) if tuner_name == "GridSearch" else max_trials + 10}
     last_trigger = -1
     for _ in range(rng.choice([0, 1, 1, 2, 2, 3])):
         action = _action(rng, plans, state, last_trigger, space, tuner_name)
@@ -221,9 +236,11 @@ def scenario_from_seed(seed: int) -> GeneratedScenario:
 def _action(rng: random.Random, plans: List[TrialPlan], state: Dict[str, Any], last: int,
             space: Dict[str, Any], tuner_name: str) -> Optional[Action]:
     """One more action after trigger trial ``last`` (None when no trial is left to trigger on)."""
-    # trials 0 .. max_trials-2 are submitted for sure and are never the last one (the experiment is
-    # still running when they trigger); the plan table covers them.
-    candidates = [k for k in range(last + 1, state["max_trials"] - 1) if k not in state["killed"]]
+    # trials 0 .. max_trials-2 are submitted for sure (GridSearch: if its grid has that many points)
+    # and are never the last one (the experiment still runs when they trigger); the plan table covers
+    # them.
+    submitted_for_sure = min(state["max_trials"], state["grid"])
+    candidates = [k for k in range(last + 1, submitted_for_sure - 1) if k not in state["killed"]]
     if not candidates:
         return None
     k = rng.choice(candidates[:2])
@@ -255,8 +272,11 @@ def _action(rng: random.Random, plans: List[TrialPlan], state: Dict[str, Any], l
         state["max_trials"] = value
     elif kind == "max-trials-down":
         # trials 0..k started and at most `running` run: at most k + running were submitted
-        value = min(state["max_trials"], k + running)
+        value = k + running
         when = "reported"
+        if value >= state["max_trials"]:
+            kind, value = "max-trials-up", min(6, state["max_trials"] + 1)
+            state["max_trials"] = value
     elif kind == "duration-up":
         value = "1h"
     elif kind == "duration-down":
@@ -265,6 +285,8 @@ def _action(rng: random.Random, plans: List[TrialPlan], state: Dict[str, Any], l
     elif kind == "search-space":
         types = _GRID_TYPES if tuner_name == "GridSearch" else SPACE_TYPES
         value = _search_space(rng, types, rng.randint(1, 2))
+        if tuner_name == "GridSearch":
+            state["grid"] = 0  # what a new grid submits is the subject, not a trigger
         when = "reported"
     elif kind == "custom-trial":
         value = {"custom": rng.randint(0, 9)}

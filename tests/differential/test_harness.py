@@ -1,0 +1,176 @@
+"""The differential harness itself, on the in-memory fake only (no real manager, virtual time).
+
+What it must do right before it can prove anything against NNI: generate valid, timing-safe,
+reproducible scenarios covering every action and ``_type``; compare two runs and report a divergence
+with everything needed to replay it; detect NNI's parameter race instead of reporting it as a bug.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+from tests.scenarios.normalize import Normalizer
+from tests.scenarios.targets import RawAnswer, TargetKind
+
+from .compare import RACED, compare_runs, raced_trials, replay_command, report
+from .conftest import CI_SEEDS
+from .driver import play
+from .generator import ACTION_KINDS, SPACE_TYPES, GeneratedScenario, grid_size, scenario_from_seed
+
+SEEDS = range(400)
+
+
+def _types(space: Dict[str, Any]) -> List[str]:
+    found = []
+    for spec in space.values():
+        nested = spec["_type"] == "choice" and any(isinstance(option, dict) for option in spec["_value"])
+        found.append("nested" if nested else spec["_type"])
+    return found
+
+
+def test_a_seed_always_gives_the_same_scenario() -> None:
+    assert all(scenario_from_seed(seed) == scenario_from_seed(seed) for seed in range(50))
+    assert len({json.dumps(scenario_from_seed(seed).to_json(), sort_keys=True) for seed in range(50)}) == 50
+
+
+def test_seeds_cover_every_action_type_and_tuner() -> None:
+    scenarios = [scenario_from_seed(seed) for seed in SEEDS]
+    kinds = {action.kind for scenario in scenarios for action in scenario.actions}
+    types = {type_ for scenario in scenarios for type_ in _types(scenario.search_space)}
+    tuners = {scenario.tuner["name"] for scenario in scenarios}
+    assert kinds == set(ACTION_KINDS)
+    assert types == set(SPACE_TYPES)
+    assert tuners == {"Random", "TPE", "GridSearch"}
+    assert {plan.metric for s in scenarios for plan in s.trials} == {"number", "dict"}
+    assert any(plan.fail for s in scenarios for plan in s.trials)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_scenarios_keep_the_timing_rules(seed: int) -> None:
+    """Budget and timing rules of the generator's docstring, for every seed."""
+    scenario = scenario_from_seed(seed)
+    assert 1 <= scenario.concurrency <= 3 and 2 <= scenario.max_trials <= 5
+    assert all(2.5 <= plan.duration <= 5 for plan in scenario.trials)
+    assert all(not plan.reports or plan.duration - plan.report_times[0] >= 1.3 - 1e-9 for plan in scenario.trials)
+    triggers = [action.trial for action in scenario.actions]
+    assert triggers == sorted(set(triggers)), "triggers name strictly increasing trials"
+    max_trials, concurrency = scenario.max_trials, scenario.concurrency
+    killed = set()
+    for index, action in enumerate(scenario.actions):
+        assert action.trial < max_trials - 1, "the trigger trial is submitted and is not the last one"
+        if scenario.tuner["name"] == "GridSearch":
+            assert action.trial < grid_size(scenario.search_space) - 1, "the grid has the trigger trial"
+        assert action.trial not in killed
+        if action.when == "reported":
+            assert scenario.trials[action.trial].reports >= 1
+        if action.kind in ("max-trials-down", "duration-down"):
+            assert index == len(scenario.actions) - 1, "a limit goes down only in the last action"
+        if action.kind in ("search-space", "duration-down"):
+            assert concurrency == 1, "what is submitted next must not depend on other trials' timing"
+        if action.kind == "max-trials-down":
+            assert action.value >= action.trial + concurrency
+        if action.kind == "kill-running":
+            killed.add(action.trial)
+        if action.kind.startswith("max-trials"):
+            max_trials = action.value
+        if action.kind.startswith("concurrency"):
+            concurrency = action.value
+        assert 1 <= concurrency <= 3 and max_trials <= 6
+
+
+def _play_fake(scenario: GeneratedScenario, root: Path) -> Any:
+    kind = TargetKind("fake", root)
+    try:
+        return play(scenario, kind)
+    finally:
+        kind.close()
+
+
+@pytest.mark.parametrize("seed", CI_SEEDS)
+def test_two_fake_runs_of_a_seed_match(seed: int, tmp_path: Path) -> None:
+    """The comparison finds nothing between two runs of the same (deterministic) fake."""
+    scenario = scenario_from_seed(seed)
+    first, second = _play_fake(scenario, tmp_path / "a"), _play_fake(scenario, tmp_path / "b")
+    assert first.failure is None
+    assert [step["op"] for step in first.steps][-2:] == ["observed", "stop"]
+    assert compare_runs(first, second).problems == []
+
+
+def test_a_planted_bug_is_reported_with_the_replay_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fake that reports job statistics with one trial too many diverges from a correct one."""
+    from fakes import simulator
+
+    seed = CI_SEEDS[0]
+    scenario = scenario_from_seed(seed)
+    good = _play_fake(scenario, tmp_path / "good")
+    limit = simulator.SimulatedManager._max_trial_number
+    monkeypatch.setattr(simulator.SimulatedManager, "_max_trial_number", lambda self: limit(self) + 1)
+    bad = _play_fake(scenario, tmp_path / "bad")
+    comparison = compare_runs(good, bad)
+    assert not comparison.matched
+    assert any("step end" in problem and "trial counts" in problem for problem in comparison.problems)
+    text = report(scenario.describe(), comparison, good, bad)
+    assert text.startswith(f"differential seed {seed}:") and scenario.describe() in text
+    assert re.search(r"^!! +\d+ final\.job-statistics\n      real: .*\n      fake: ", text, re.MULTILINE)
+    assert text.endswith("replay: " + replay_command(seed))
+
+
+class _Recorded:
+    """What :func:`raced_trials` reads of a session: two final answers and the normalizer."""
+
+    def __init__(self, jobs: List[Dict[str, Any]], metrics: List[Dict[str, Any]]) -> None:
+        self.norm = Normalizer(exact=True)
+        for index, job in enumerate(jobs):
+            self.norm.add_id(job["trialJobId"], f"<trial:{index}>")
+        self.answers = {"final.trial-jobs": RawAnswer(200, "application/json", json.dumps(jobs)),
+                        "final.metric-data": RawAnswer(200, "application/json", json.dumps(metrics))}
+
+    def __getitem__(self, name: str) -> RawAnswer:
+        return self.answers[name]
+
+
+def _job(trial: str, parameter_id: Any) -> Dict[str, Any]:
+    return {"trialJobId": trial, "hyperParameters": [json.dumps({"parameter_id": parameter_id, "parameters": {}})]}
+
+
+def _metric(trial: str, parameter_id: Any) -> Dict[str, Any]:
+    return {"trialJobId": trial, "parameterId": None if parameter_id is None else str(parameter_id),
+            "type": "FINAL", "data": "\"0.5\""}
+
+
+def test_the_parameter_race_is_detected() -> None:
+    """Trials A and B swapped parameters (their metrics carry each other's parameterId); C did not;
+    the customized trial D (parameterId null) is never a race."""
+    jobs = [_job("A", 0), _job("B", 1), _job("C", 2), _job("D", None)]
+    metrics = [_metric("A", 1), _metric("B", 0), _metric("C", 2), _metric("D", None)]
+    assert raced_trials(_Recorded(jobs, metrics)) == ["<trial:0>", "<trial:1>"]  # type: ignore[arg-type]
+    assert raced_trials(_Recorded(jobs, [_metric("A", 0), _metric("B", 1)])) == []  # type: ignore[arg-type]
+
+
+def test_raced_metric_values_are_left_out_on_both_sides_and_said_so(tmp_path: Path) -> None:
+    """Swapping two trials' metric values in one run is a divergence, unless those trials raced."""
+    seed = next(seed for seed in SEEDS if scenario_from_seed(seed).concurrency >= 2
+                and not scenario_from_seed(seed).actions)
+    first = _play_fake(scenario_from_seed(seed), tmp_path / "a")
+    second = _play_fake(scenario_from_seed(seed), tmp_path / "b")
+    read = next(step for step in second.steps if step.get("name") == "final.metric-data")
+    finals = [metric for metric in read["result"]["body"] if metric["type"] == "FINAL"]
+    finals[0]["data"], finals[1]["data"] = finals[1]["data"], finals[0]["data"]
+    assert not compare_runs(first, second).matched
+    raced = sorted({finals[0]["trialJobId"], finals[1]["trialJobId"]})
+    from . import compare
+
+    original = compare.raced_trials
+    try:
+        compare.raced_trials = lambda session: raced  # type: ignore[assignment]
+        comparison = compare_runs(first, second)
+    finally:
+        compare.raced_trials = original
+    assert comparison.matched, comparison.problems
+    assert comparison.raced == raced and "parameter race" in comparison.notes[0]
+    assert RACED in json.dumps(compare._canonical(read, set(raced)))
