@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Set
+from typing import Any, Dict, List, Set, Tuple
 
 from tests.scenarios.session import FIXES, compare_steps
 
@@ -130,12 +130,37 @@ def compare_runs(real: DifferentialSession, fake: DifferentialSession) -> Compar
                                     f"{FIXES[expected['fix']].row}): real answered {expected['result'].get('status')}, "
                                     f"the fake {got.get('result', {}).get('status')}")
         problems = compare_steps(_canonical(expected, raced), _canonical(got, raced), target="fake")
+        if problems and expected.get("compare", "exact") == "exact":
+            problems += [f"    at {where}: real {a}, fake {b}"
+                         for where, a, b in leaf_differences(expected.get("result"), got.get("result"))]
         comparison.problems += [problem.replace("    recorded: ", "    real:     ").replace("    actual:   ",
                                                                                               "    fake:     ")
                                 for problem in problems]
     if len(real.steps) != len(fake.steps) and not comparison.problems:
         comparison.problems.append(f"the runs have {len(real.steps)} (real) and {len(fake.steps)} (fake) steps")
     return comparison
+
+
+def leaf_differences(real: Any, fake: Any, where: str = "result", limit: int = 8) -> List[Tuple[str, str, str]]:
+    """Where two recorded results differ: ``(path, real value, fake value)`` of the first ``limit``
+    differing leaves (the bodies are long; this says which field differs)."""
+    found: List[Tuple[str, str, str]] = []
+
+    def walk(a: Any, b: Any, path: str) -> None:
+        if len(found) >= limit or a == b:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in list(a) + [key for key in b if key not in a]:
+                walk(a.get(key, "<missing>"), b.get(key, "<missing>"), f"{path}.{key}")
+            return
+        if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for index, (x, y) in enumerate(zip(a, b)):
+                walk(x, y, f"{path}[{index}]")
+            return
+        found.append((path, json.dumps(a)[:200], json.dumps(b)[:200]))
+
+    walk(real, fake, where)
+    return found
 
 
 def report(scenario_text: str, comparison: Comparison, real: DifferentialSession,
@@ -158,5 +183,7 @@ def report(scenario_text: str, comparison: Comparison, real: DifferentialSession
         if marker == "!!":
             lines.append(f"      real: {json.dumps(left.get('result'), sort_keys=True)[:1500]}")
             lines.append(f"      fake: {json.dumps(right.get('result'), sort_keys=True)[:1500]}")
+            lines += [f"      at {where}: real {real_value}, fake {fake_value}"
+                      for where, real_value, fake_value in leaf_differences(left.get("result"), right.get("result"))]
     lines += ["", f"replay: {replay_command(comparison.seed)}"]
     return "\n".join(lines)

@@ -7,18 +7,22 @@ trial ("trial k reported its first intermediate result", "trial k finished"), ne
 
 Timing rules, so that the outcome does not depend on the machine's speed:
 
-* a trigger trial's first report comes at 2.2 s and the trial ends >= 1.3 s later: the action lands
-  well inside the trial, more than a manager tick away from its end;
+* a trigger trial's first report comes at 3.5 s (a real trial spends 2-3 s importing ``nni``; a trial
+  that could not keep its plan's times says so, see :mod:`.behaviour`) and the trial ends >= 1.3 s
+  later: the action lands well inside the trial, more than a manager tick away from its end;
+* no other trial starts or ends within :data:`MARGIN` s of an action in the expected schedule
+  (:class:`Schedule`);
 * triggers name strictly increasing trial indices and every trigger trial is guaranteed to exist and
   reach the trigger (limits only grow before the last action; a killed trial is never a later trigger);
 * an action that changes what is submitted next (search space, limits down) is only generated where
   at most one trial runs, or as the last action.
 
-Budget (2 CPUs): at most 6 tuner trials, concurrency <= 3, trials of 2.5-5 s.
+Budget (2 CPUs): at most 6 tuner trials, concurrency <= 3, trials of 3.5-6 s.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from dataclasses import asdict, dataclass, field
@@ -27,12 +31,12 @@ from typing import Any, Dict, List, Optional, Tuple
 from tests.scenarios import conditions as c
 from tests.scenarios.conditions import Condition
 
-__all__ = ["TrialPlan", "Action", "GeneratedScenario", "scenario_from_seed", "grid_size", "ACTION_KINDS",
+__all__ = ["TrialPlan", "Action", "GeneratedScenario", "Schedule", "scenario_from_seed", "grid_size", "ACTION_KINDS",
            "SPACE_TYPES", "FIRST_REPORT", "DEFAULT_PLAN"]
 
 #: Seconds after its start when a trial reports its first intermediate result (the real trial spends
-#: its first ~2 s importing ``nni``); later reports come :data:`REPORT_GAP` apart.
-FIRST_REPORT = 2.2
+#: its first 2-3 s importing ``nni``); later reports come :data:`REPORT_GAP` apart.
+FIRST_REPORT = 3.5
 REPORT_GAP = 0.4
 #: Every action kind the generator can emit.
 ACTION_KINDS = ("kill-running", "kill-finished", "concurrency-up", "concurrency-down", "max-trials-up",
@@ -42,7 +46,7 @@ ACTION_KINDS = ("kill-running", "kill-finished", "concurrency-up", "concurrency-
 SPACE_TYPES = ("choice", "randint", "uniform", "quniform", "loguniform", "qloguniform", "normal", "qnormal",
                "lognormal", "qlognormal", "nested")
 _GRID_TYPES = ("choice", "randint", "quniform")
-_DURATIONS = (2.5, 3.5, 4.0, 4.5, 5.0)
+_DURATIONS = (3.5, 5.0, 5.5, 6.0)
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class TrialPlan:
     intermediate results (at :data:`FIRST_REPORT`, then :data:`REPORT_GAP` apart), then a final
     ``metric`` (``"number"`` or ``"dict"``), or fails (exit code 1) when ``fail``."""
 
-    duration: float = 2.5
+    duration: float = 3.5
     reports: int = 0
     metric: str = "number"
     fail: bool = False
@@ -221,16 +225,108 @@ def scenario_from_seed(seed: int) -> GeneratedScenario:
     actions: List[Action] = []
     state = {"concurrency": concurrency, "max_trials": max_trials, "stopped": False, "killed": set(),
              "grid": grid_size(space) if tuner_name == "GridSearch" else max_trials + 10}
+    schedule = Schedule(plans, concurrency, max_trials)
     last_trigger = -1
-    for _ in range(rng.choice([0, 1, 1, 2, 2, 3])):
-        action = _action(rng, plans, state, last_trigger, space, tuner_name)
+    for _ in range(rng.choice([0, 1, 2, 2, 3, 3])):
+        action = None
+        for _attempt in range(6):
+            trial_state = copy.deepcopy(state)
+            candidate = _action(rng, plans, trial_state, last_trigger, space, tuner_name)
+            if candidate is not None and schedule.quiet(candidate):
+                action, state = candidate, trial_state
+                break
         if action is None:
             break
         actions.append(action)
+        schedule.apply(action)
         last_trigger = action.trial
-        if action.kind in ("max-trials-down", "duration-down"):
+        if action.kind in ("max-trials-down", "duration-down", "stop-resume", "custom-trial"):
             break
     return GeneratedScenario(seed, tuner, space, concurrency, max_trials, max_duration, tuple(plans), tuple(actions))
+
+
+#: Seconds of the expected schedule that must separate an action from any other trial's start or end
+#: (three manager ticks); a stop must be :data:`STOP_MARGIN` away from the next one (stopping takes time).
+MARGIN = 1.5
+STOP_MARGIN = 3.0
+#: Seconds from a trial's end until the manager has started the next one (a tick, on average half).
+LAG = 0.5
+#: Actions that change nothing about what the manager submits next: the trial a trigger trial's end
+#: makes room for may start before or after them.
+_NEUTRAL = frozenset({"kill-finished", "import-data"})
+
+
+class Schedule:
+    """The expected schedule of a scenario's trials (durations from their plans, a :data:`LAG` per
+    start, concurrency and limit as the actions set them), to keep every action more than
+    :data:`MARGIN` seconds away from any other trial's start or end: what the manager does around an
+    action then does not depend on the machine's speed."""
+
+    def __init__(self, plans: List[TrialPlan], concurrency: int, max_trials: int) -> None:
+        self.plans = plans
+        self.slots = concurrency
+        self.limit = max_trials
+        self.starts: Dict[int, float] = {}
+        self.ends: Dict[int, float] = {}
+        self.done: set = set()
+        self.now = 0.0
+        self._fill(0.0)
+
+    def _fill(self, now: float) -> None:
+        running = [i for i in self.starts if i not in self.done]
+        while len(running) < self.slots and len(self.starts) < self.limit:
+            index = len(self.starts)
+            self.starts[index] = now + (LAG if now > 0 else 0.0)
+            self.ends[index] = self.starts[index] + self.plans[index % len(self.plans)].duration
+            running.append(index)
+
+    def _advance(self, until: float) -> None:
+        while True:
+            pending = sorted(end for i, end in self.ends.items() if end <= until and i not in self.done)
+            if not pending:
+                break
+            moment = pending[0]
+            self.done.update(i for i, end in self.ends.items() if end == moment)
+            self._fill(moment)
+        self.now = max(self.now, until)
+
+    def moment(self, action: Action) -> Optional[float]:
+        """When ``action``'s trigger comes (None: its trial never starts in this schedule)."""
+        if action.trial not in self.starts:
+            return None
+        offset = FIRST_REPORT if action.when == "reported" else self.plans[action.trial].duration
+        return self.starts[action.trial] + offset
+
+    def quiet(self, action: Action) -> bool:
+        """Whether no other trial starts or ends near ``action`` (see the class docstring)."""
+        at = self.moment(action)
+        if at is None or at < self.now:
+            return False
+        probe = copy.deepcopy(self)
+        probe._advance(at)
+        after = STOP_MARGIN if action.kind == "stop-resume" else MARGIN
+        for index in probe.starts:
+            if index == action.trial:
+                continue
+            for moment in (probe.starts[index], probe.ends[index]):
+                caused = action.when == "finished" and action.kind in _NEUTRAL and abs(moment - (at + LAG)) < 1e-9
+                if at - MARGIN < moment < at + after and not caused:
+                    return False
+        return True
+
+    def apply(self, action: Action) -> None:
+        """Go on to ``action``'s moment and let it change the schedule."""
+        at = self.moment(action)
+        assert at is not None
+        self._advance(at)
+        if action.kind == "kill-running":
+            self.ends[action.trial] = at
+            self.done.add(action.trial)
+        elif action.kind.startswith("concurrency"):
+            self.slots = action.value
+        elif action.kind.startswith("max-trials"):
+            self.limit = action.value
+        self._fill(at)
 
 
 def _action(rng: random.Random, plans: List[TrialPlan], state: Dict[str, Any], last: int,
@@ -246,7 +342,7 @@ def _action(rng: random.Random, plans: List[TrialPlan], state: Dict[str, Any], l
     k = rng.choice(candidates[:2])
     running = state["concurrency"]
     kinds = ["kill-finished", "custom-trial", "import-data", "max-trials-up", "concurrency-up",
-             "concurrency-down", "duration-up", "stop-resume"]
+             "concurrency-down", "duration-up", "stop-resume", "stop-resume"]
     if plans[k].reports:
         kinds += ["kill-running", "max-trials-down"]
         if running == 1:

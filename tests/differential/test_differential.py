@@ -6,17 +6,16 @@ The fixed CI seeds run every time (marked ``real_nni``); ``--nni-differential=N`
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 
-from tests.scenarios.targets import TargetKind, nni_missing_reason
+from tests.scenarios.targets import nni_missing_reason
 
-from .compare import compare_runs, replay_command, report
-from .driver import play
+from .compare import replay_command
 from .generator import scenario_from_seed
+from .run import run_differential
 
 pytestmark = pytest.mark.real_nni
 
@@ -28,30 +27,12 @@ def _needs_nni() -> None:
         pytest.skip(reason)
 
 
-def run_differential(seed: int, root: Path) -> str:
-    """Play ``seed`` on both targets; '' when they match, else the divergence report."""
-    scenario = scenario_from_seed(seed)
-    real_kind, fake_kind = TargetKind("nni", root / "nni"), TargetKind("fake", root / "fake")
-    try:
-        real = play(scenario, real_kind)
-        fake = play(scenario, fake_kind)
-    finally:
-        real_kind.close()
-        fake_kind.close()
-    comparison = compare_runs(real, fake)
-    summary = {"seed": seed, "matched": comparison.matched, "actions": [a.kind for a in scenario.actions],
-               "notes": comparison.notes, "problems": comparison.problems}
-    print("DIFFERENTIAL " + json.dumps(summary))
-    return "" if comparison.matched else report(scenario.describe(), comparison, real, fake)
-
-
 def test_fake_matches_real_manager(differential_seed: int, tmp_path: Path) -> None:
     """The generated scenario of the seed: the fake observes what NNI 3.0's manager observes."""
-    (tmp_path / "nni").mkdir()
-    (tmp_path / "fake").mkdir()
-    divergence = run_differential(differential_seed, tmp_path)
-    if divergence:
-        pytest.fail(divergence, pytrace=False)
+    outcome = run_differential(differential_seed, tmp_path)
+    print(outcome.summary())
+    if outcome.report:
+        pytest.fail(outcome.report, pytrace=False)
 
 
 #: The seed of the planted-bug check: two trials, one at a time (about 20 s on the real manager).
@@ -65,9 +46,8 @@ def test_planted_fake_bug_is_reported(tmp_path: Path, monkeypatch: pytest.Monkey
 
     limit = simulator.SimulatedManager._max_trial_number
     monkeypatch.setattr(simulator.SimulatedManager, "_max_trial_number", lambda self: limit(self) + 1)
-    (tmp_path / "nni").mkdir()
-    (tmp_path / "fake").mkdir()
-    divergence = run_differential(PLANTED_SEED, tmp_path)
+    outcome = run_differential(PLANTED_SEED, tmp_path, attempts=1)
+    divergence = outcome.report
     print(divergence)
     assert divergence.startswith(f"differential seed {PLANTED_SEED}: the fake diverged")
     assert scenario_from_seed(PLANTED_SEED).describe() in divergence

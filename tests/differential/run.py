@@ -1,0 +1,93 @@
+"""One differential run: a seed's scenario on NNI 3.0's manager and on the fake, compared
+(:func:`run_differential`).
+
+The fake is deterministic and runs once. The real run is replayed (up to ``attempts`` times) when it
+diverged *and* its trials say they could not keep their plan's times (:func:`.behaviour.late_trials`:
+the machine was too busy to import ``nni`` in time), so a slow machine is not blamed on the fake; a
+divergence that stays is reported with that note.
+
+``NNI_EXP_DIFFERENTIAL_KEEP=<dir>`` keeps every run's transcripts there (``<seed>-nni.json``,
+``<seed>-fake.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Union
+
+from tests.scenarios.targets import TargetKind
+
+from .behaviour import late_trials
+from .compare import Comparison, compare_runs, report
+from .driver import play
+from .generator import GeneratedScenario, scenario_from_seed
+from .session import DifferentialSession
+
+__all__ = ["Outcome", "run_differential", "KEEP_ENV"]
+
+#: A directory where each run's two transcripts are written.
+KEEP_ENV = "NNI_EXP_DIFFERENTIAL_KEEP"
+
+
+@dataclass
+class Outcome:
+    """What :func:`run_differential` found: the comparison, the report ('' when matched), how many real
+    runs it took, and what late trials said."""
+
+    scenario: GeneratedScenario
+    comparison: Comparison
+    report: str
+    attempts: int
+    late: List[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One JSON line for logs (``DIFFERENTIAL {...}``)."""
+        return "DIFFERENTIAL " + json.dumps({
+            "seed": self.scenario.seed, "matched": self.comparison.matched, "attempts": self.attempts,
+            "actions": [action.kind for action in self.scenario.actions], "late": self.late[:3],
+            "notes": self.comparison.notes, "problems": self.comparison.problems})
+
+
+def _keep(session: DifferentialSession) -> None:
+    keep = os.environ.get(KEEP_ENV)
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        path = Path(keep) / f"{session.generated.seed}-{session.target.name}.json"
+        path.write_text(json.dumps(session.transcript(), indent=1))
+
+
+def _play(scenario: GeneratedScenario, kind: TargetKind) -> DifferentialSession:
+    try:
+        return play(scenario, kind)
+    finally:
+        kind.close()
+
+
+def run_differential(scenario: Union[int, GeneratedScenario], root: Path, attempts: int = 2) -> Outcome:
+    """Play ``scenario`` (or the scenario of a seed) on the fake and on the real manager, under ``root``."""
+    if isinstance(scenario, int):
+        scenario = scenario_from_seed(scenario)
+    fake = _play(scenario, TargetKind("fake", _fresh(root / "fake")))
+    _keep(fake)
+    attempt = 0
+    while True:
+        attempt += 1
+        real = _play(scenario, TargetKind("nni", _fresh(root / f"nni-{attempt}")))
+        _keep(real)
+        late = late_trials(real.target.code)
+        comparison = compare_runs(real, fake)
+        if comparison.matched or not late or attempt >= attempts:
+            break
+    if late:
+        comparison.notes.append(f"the real trials could not keep their plan's times ({len(late)} late moment(s), "
+                                f"e.g. {late[0]}): the machine was busy; real runs: {attempt}")
+    text = "" if comparison.matched else report(scenario.describe(), comparison, real, fake)
+    return Outcome(scenario, comparison, text, attempt, late)
+
+
+def _fresh(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=False)
+    return path
