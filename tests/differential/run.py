@@ -16,7 +16,8 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Union
+from types import SimpleNamespace
+from typing import Any, List, Union
 
 from tests.scenarios.targets import TargetKind
 
@@ -26,7 +27,7 @@ from .driver import play
 from .generator import GeneratedScenario, scenario_from_seed
 from .session import DifferentialSession
 
-__all__ = ["Outcome", "run_differential", "KEEP_ENV"]
+__all__ = ["Outcome", "run_differential", "compare_kept", "KEEP_ENV"]
 
 #: A directory where each run's two transcripts are written.
 KEEP_ENV = "NNI_EXP_DIFFERENTIAL_KEEP"
@@ -86,6 +87,16 @@ def run_differential(scenario: Union[int, GeneratedScenario], root: Path, attemp
                                 f"e.g. {late[0]}): the machine was busy; real runs: {attempt}")
     text = "" if comparison.matched else report(scenario.describe(), comparison, real, fake)
     return Outcome(scenario, comparison, text, attempt, late)
+
+
+def compare_kept(directory: Path, seed: int) -> Comparison:
+    """Compare again the transcripts a run kept in ``directory`` (:data:`KEEP_ENV`), with this
+    checkout's comparison (e.g. after teaching it a documented difference)."""
+    def load(target: str) -> Any:
+        transcript = json.loads((directory / f"{seed}-{target}.json").read_text())
+        return SimpleNamespace(steps=transcript["steps"], generated=scenario_from_seed(seed))
+
+    return compare_runs(load("nni"), load("fake"))
 
 
 def _fresh(path: Path) -> Path:

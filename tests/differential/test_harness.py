@@ -14,8 +14,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from tests.scenarios.normalize import Normalizer
-from tests.scenarios.targets import RawAnswer, TargetKind
+from tests.scenarios.targets import TargetKind
 
 from .compare import RACED, compare_runs, raced_trials, replay_command, report
 from .conftest import CI_SEEDS
@@ -121,35 +120,30 @@ def test_a_planted_bug_is_reported_with_the_replay_command(tmp_path: Path, monke
 
 
 class _Recorded:
-    """What :func:`raced_trials` reads of a session: two final answers and the normalizer."""
+    """What :func:`raced_trials` reads of a session: its two final reads, as recorded."""
 
     def __init__(self, jobs: List[Dict[str, Any]], metrics: List[Dict[str, Any]]) -> None:
-        self.norm = Normalizer(exact=True)
-        for index, job in enumerate(jobs):
-            self.norm.add_id(job["trialJobId"], f"<trial:{index}>")
-        self.answers = {"final.trial-jobs": RawAnswer(200, "application/json", json.dumps(jobs)),
-                        "final.metric-data": RawAnswer(200, "application/json", json.dumps(metrics))}
-
-    def __getitem__(self, name: str) -> RawAnswer:
-        return self.answers[name]
+        self.steps = [{"op": "request", "name": "final.trial-jobs", "result": {"body": jobs}},
+                      {"op": "request", "name": "final.metric-data", "result": {"body": metrics}}]
 
 
 def _job(trial: str, parameter_id: Any) -> Dict[str, Any]:
-    return {"trialJobId": trial, "hyperParameters": [json.dumps({"parameter_id": parameter_id, "parameters": {}})]}
+    return {"trialJobId": trial, "hyperParameters": [{"$json": {"parameter_id": parameter_id, "parameters": {}},
+                                                       "$style": "js"}]}
 
 
 def _metric(trial: str, parameter_id: Any) -> Dict[str, Any]:
     return {"trialJobId": trial, "parameterId": None if parameter_id is None else str(parameter_id),
-            "type": "FINAL", "data": "\"0.5\""}
+            "type": "FINAL", "data": {"$json": 0.5, "$style": "-"}}
 
 
 def test_the_parameter_race_is_detected() -> None:
-    """Trials A and B swapped parameters (their metrics carry each other's parameterId); C did not;
-    the customized trial D (parameterId null) is never a race."""
-    jobs = [_job("A", 0), _job("B", 1), _job("C", 2), _job("D", None)]
-    metrics = [_metric("A", 1), _metric("B", 0), _metric("C", 2), _metric("D", None)]
+    """Trials 0 and 1 swapped parameters (their metrics carry each other's parameterId); 2 did not;
+    the customized trial 3 (parameterId null) is never a race."""
+    jobs = [_job("<trial:0>", 0), _job("<trial:1>", 1), _job("<trial:2>", 2), _job("<trial:3>", None)]
+    metrics = [_metric("<trial:0>", 1), _metric("<trial:1>", 0), _metric("<trial:2>", 2), _metric("<trial:3>", None)]
     assert raced_trials(_Recorded(jobs, metrics)) == ["<trial:0>", "<trial:1>"]  # type: ignore[arg-type]
-    assert raced_trials(_Recorded(jobs, [_metric("A", 0), _metric("B", 1)])) == []  # type: ignore[arg-type]
+    assert raced_trials(_Recorded(jobs, metrics[2:])) == []  # type: ignore[arg-type]
 
 
 def test_raced_metric_values_are_left_out_on_both_sides_and_said_so(tmp_path: Path) -> None:
