@@ -132,6 +132,9 @@ def compare_runs(real: DifferentialSession, fake: DifferentialSession) -> Compar
             if expected != got:
                 comparison.problems.append(f"step {index}: real {json.dumps(expected.get('result'))}, "
                                            f"fake {json.dumps(got.get('result'))}")
+            else:
+                comparison.notes.append(f"both runs stopped at step {index} the same way: "
+                                        f"{expected.get('result', {}).get('error')}")
             break
         if expected.get("fix"):
             comparison.notes.append(f"step {expected.get('name')}: deliberate fix (README: "
@@ -144,8 +147,8 @@ def compare_runs(real: DifferentialSession, fake: DifferentialSession) -> Compar
             continue
         problems = compare_steps(_canonical(expected, raced), _canonical(got, raced), target="fake")
         if problems and expected.get("compare", "exact") == "exact":
-            problems += [f"    at {where}: real {a}, fake {b}"
-                         for where, a, b in leaf_differences(expected.get("result"), got.get("result"))]
+            problems[-1] += "".join(f"\n    at {where}: real {a}, fake {b}"
+                                    for where, a, b in leaf_differences(expected.get("result"), got.get("result")))
         comparison.problems += [problem.replace("    recorded: ", "    real:     ").replace("    actual:   ",
                                                                                               "    fake:     ")
                                 for problem in problems]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Dict, List
 
 import pytest
@@ -168,3 +169,34 @@ def test_raced_metric_values_are_left_out_on_both_sides_and_said_so(tmp_path: Pa
     assert comparison.matched, comparison.problems
     assert comparison.raced == raced and "parameter race" in comparison.notes[0]
     assert RACED in json.dumps(compare._canonical(read, set(raced)))
+
+
+def test_the_ci_seeds_cover_the_action_types_they_claim() -> None:
+    kinds = {action.kind for seed in CI_SEEDS for action in scenario_from_seed(seed).actions}
+    assert kinds >= {"kill-running", "kill-finished", "import-data", "custom-trial", "duration-up",
+                     "max-trials-down", "stop-resume"}
+    assert "GridSearch" in {scenario_from_seed(seed).tuner["name"] for seed in CI_SEEDS}
+
+
+def _run(*steps: Dict[str, Any]) -> Any:
+    return SimpleNamespace(steps=list(steps), generated=scenario_from_seed(0))
+
+
+def test_nni_exp_client_improvements_are_named_not_reported() -> None:
+    """NNI's client raising TypeError on list_trial_jobs (customized trials) where nni-exp's answers is
+    the README's documented improvement; the same error elsewhere is a divergence."""
+    listed = {"op": "call", "name": "final.call.list_trial_jobs", "method": "list_trial_jobs", "args": []}
+    status = {"op": "call", "name": "final.call.get_status", "method": "get_status", "args": []}
+    real = _run(dict(listed, result={"error": "TypeError"}), dict(status, result={"error": "TypeError"}))
+    fake = _run(dict(listed, result={"value": []}), dict(status, result={"value": "DONE"}))
+    comparison = compare_runs(real, fake)
+    assert any("list_trial_jobs" in note and "README" in note for note in comparison.notes)
+    assert len(comparison.problems) == 1 and "get_status" in comparison.problems[0]
+
+
+def test_runs_stuck_at_the_same_point_match_and_say_so() -> None:
+    stuck = {"op": "failed", "result": {"error": "timed out after 60 s waiting for trial 2 RUNNING"}}
+    other = {"op": "failed", "result": {"error": "timed out after 60 s waiting for trial 3 RUNNING"}}
+    comparison = compare_runs(_run(stuck), _run(dict(stuck)))
+    assert comparison.matched and "stopped at step 0 the same way" in comparison.notes[0]
+    assert not compare_runs(_run(stuck), _run(other)).matched
