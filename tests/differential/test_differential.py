@@ -16,6 +16,7 @@ from tests.scenarios.targets import nni_missing_reason
 from .compare import replay_command
 from .generator import scenario_from_seed
 from .run import run_differential
+from .shrink import shrink
 
 pytestmark = pytest.mark.real_nni
 
@@ -27,12 +28,17 @@ def _needs_nni() -> None:
         pytest.skip(reason)
 
 
-def test_fake_matches_real_manager(differential_seed: int, tmp_path: Path) -> None:
+def test_fake_matches_real_manager(differential_seed: int, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """The generated scenario of the seed: the fake observes what NNI 3.0's manager observes."""
     outcome = run_differential(differential_seed, tmp_path)
     print(outcome.summary())
     if outcome.report:
-        pytest.fail(outcome.report, pytrace=False)
+        text = outcome.report
+        if request.config.getoption("nni_differential_shrink", default=False):
+            smallest = shrink(outcome, tmp_path)
+            if smallest is not outcome:
+                text += "\n\nthe smallest variant that still diverges:\n" + smallest.report
+        pytest.fail(text, pytrace=False)
 
 
 #: The seed of the planted-bug check: two trials, one at a time (about 20 s on the real manager).

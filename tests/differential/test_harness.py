@@ -7,6 +7,7 @@ with everything needed to replay it; detect NNI's parameter race instead of repo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -17,10 +18,12 @@ import pytest
 
 from tests.scenarios.targets import TargetKind
 
-from .compare import RACED, compare_runs, raced_trials, replay_command, report
+from .compare import RACED, Comparison, compare_runs, raced_trials, replay_command, report
 from .conftest import CI_SEEDS
 from .driver import play
 from .generator import ACTION_KINDS, SPACE_TYPES, GeneratedScenario, grid_size, scenario_from_seed
+from .run import Outcome
+from .shrink import keeps_timing_rules, shrink
 
 SEEDS = range(400)
 
@@ -200,3 +203,27 @@ def test_runs_stuck_at_the_same_point_match_and_say_so() -> None:
     comparison = compare_runs(_run(stuck), _run(dict(stuck)))
     assert comparison.matched and "stopped at step 0 the same way" in comparison.notes[0]
     assert not compare_runs(_run(stuck), _run(other)).matched
+
+
+def test_shrinking_keeps_only_what_makes_the_run_diverge(tmp_path: Path) -> None:
+    """With a stand-in for the real replay that diverges whenever a kill-finished action is there,
+    shrinking drops the other actions and the trials the scenario does not need."""
+    def only_kill(scenario: GeneratedScenario) -> GeneratedScenario:
+        return dataclasses.replace(scenario, actions=tuple(a for a in scenario.actions if a.kind == "kill-finished"))
+
+    scenarios = (scenario_from_seed(seed) for seed in SEEDS)
+    scenario = next(s for s in scenarios if len(s.actions) >= 2 and len(only_kill(s).actions) == 1
+                    and keeps_timing_rules(only_kill(s)))
+    seed = scenario.seed
+    played: List[GeneratedScenario] = []
+
+    def play(candidate: GeneratedScenario, root: Path) -> Outcome:
+        played.append(candidate)
+        diverges = any(action.kind == "kill-finished" for action in candidate.actions)
+        return Outcome(candidate, Comparison(seed, ["differs"] if diverges else []), "report", 1)
+
+    smallest = shrink(play(scenario, tmp_path), tmp_path, play=play)
+    assert [action.kind for action in smallest.scenario.actions] == ["kill-finished"]
+    assert smallest.scenario.max_trials <= scenario.max_trials
+    assert all(keeps_timing_rules(candidate) for candidate in played[1:])
+    assert len(played) <= 1 + len(scenario.actions) * 3 + scenario.max_trials
