@@ -165,7 +165,7 @@ def test_raced_metric_values_are_left_out_on_both_sides_and_said_so(tmp_path: Pa
 
     original = compare.raced_trials
     try:
-        compare.raced_trials = lambda session: raced  # type: ignore[assignment]
+        compare.raced_trials = lambda session: raced
         comparison = compare_runs(first, second)
     finally:
         compare.raced_trials = original
@@ -227,3 +227,17 @@ def test_shrinking_keeps_only_what_makes_the_run_diverge(tmp_path: Path) -> None
     assert smallest.scenario.max_trials <= scenario.max_trials
     assert all(keeps_timing_rules(candidate) for candidate in played[1:])
     assert len(played) <= 1 + len(scenario.actions) * 3 + scenario.max_trials
+
+
+def test_a_trigger_at_the_experiments_end_may_see_done_or_not() -> None:
+    """The trigger trial ended in the tick that ended the experiment: one side's wait saw DONE too."""
+    def trigger(*statuses: str) -> Dict[str, Any]:
+        return {"op": "wait", "name": "a0.trigger", "until": {"kind": "status", "args": ["DONE"]},
+                "result": {"statuses": list(statuses), "counts": {}}}
+
+    assert compare_runs(_run(trigger("RUNNING", "NO_MORE_TRIAL")),
+                        _run(trigger("RUNNING", "NO_MORE_TRIAL", "DONE"))).matched
+    assert not compare_runs(_run(trigger("RUNNING", "NO_MORE_TRIAL")), _run(trigger("RUNNING", "DONE"))).matched
+    final = dict(trigger("RUNNING", "NO_MORE_TRIAL"), name="end")
+    assert not compare_runs(_run(final), _run(dict(final, result={"statuses": ["RUNNING", "NO_MORE_TRIAL", "DONE"],
+                                                                  "counts": {}}))).matched
