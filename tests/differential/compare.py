@@ -208,8 +208,10 @@ def report(scenario_text: str, comparison: Comparison, real: DifferentialSession
         left = real.steps[index] if index < len(real.steps) else {}
         right = fake.steps[index] if index < len(fake.steps) else {}
         title = left.get("name") or left.get("op") or right.get("name") or right.get("op")
-        same = bool(left and right) and left.get("op") == right.get("op") and not compare_steps(
-            _canonical(left, set(comparison.raced)), _canonical(right, set(comparison.raced)), target="fake")
+        same = bool(left and right) and left.get("op") == right.get("op") and (
+            left == right or not compare_steps(*_trigger_statuses(_canonical(left, set(comparison.raced)),
+                                                                  _canonical(right, set(comparison.raced))),
+                                               target="fake"))
         marker = "  " if same else "!!"
         lines.append(f"{marker} {index:2d} {title}")
         if marker == "!!":

@@ -33,7 +33,9 @@ FINAL_CALLS = ("get_status", "list_trial_jobs", "get_job_statistics", "get_job_m
 #: REST reads of the final state, and how each answer is compared.
 FINAL_READS = (("/check-status", "exact"), ("/trial-jobs", "exact"), ("/job-statistics", "sorted"),
                ("/metric-data", "sorted"), ("/export-data", "sorted"), ("/experiment", "exact"),
-               ("/experiment/imported-data", "exact"))
+               ("/experiment/imported-data", "exact"), ("/trial-jobs/<trial:0>", "exact"),
+               ("/metric-data/<trial:0>", "sorted"), ("/metric-data?type=FINAL", "sorted"),
+               ("/experiments-info", "exact"), ("/version", "exact"))
 
 
 def play(scenario: GeneratedScenario, kind: TargetKind) -> DifferentialSession:
