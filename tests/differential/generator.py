@@ -17,7 +17,7 @@ Timing rules, so that the outcome does not depend on the machine's speed:
 * an action that changes what is submitted next (search space, limits down) is only generated where
   at most one trial runs, or as the last action.
 
-Budget (2 CPUs): at most 6 tuner trials, concurrency <= 3, trials of 3.5-6 s.
+Budget (2 CPUs): at most 6 tuner trials, concurrency <= 3, trials of 3.75-6.25 s.
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ ACTION_KINDS = ("kill-running", "kill-finished", "concurrency-up", "concurrency-
 SPACE_TYPES = ("choice", "randint", "uniform", "quniform", "loguniform", "qloguniform", "normal", "qnormal",
                "lognormal", "qlognormal", "nested")
 _GRID_TYPES = ("choice", "randint", "quniform")
-_DURATIONS = (3.5, 5.0, 5.5, 6.0)
+#: Trial durations: a quarter tick off the manager's 0.5 s ticks, so a trial's end never falls on the
+#: tick that sees it (trials start on a tick): which tick sees which end does not depend on jitter.
+_DURATIONS = (3.75, 5.25, 5.75, 6.25)
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class TrialPlan:
     intermediate results (at :data:`FIRST_REPORT`, then :data:`REPORT_GAP` apart), then a final
     ``metric`` (``"number"`` or ``"dict"``), or fails (exit code 1) when ``fail``."""
 
-    duration: float = 3.5
+    duration: float = 3.75
     reports: int = 0
     metric: str = "number"
     fail: bool = False
@@ -249,8 +251,8 @@ def scenario_from_seed(seed: int) -> GeneratedScenario:
 #: (three manager ticks); a stop must be :data:`STOP_MARGIN` away from the next one (stopping takes time).
 MARGIN = 1.5
 STOP_MARGIN = 3.0
-#: Seconds from a trial's end until the manager has started the next one (a tick, on average half).
-LAG = 0.5
+#: Seconds from a trial's end until the manager has started the next one (the next tick: a quarter tick later).
+LAG = 0.25
 #: Actions that change nothing about what the manager submits next: the trial a trigger trial's end
 #: makes room for may start before or after them.
 _NEUTRAL = frozenset({"kill-finished", "import-data"})

@@ -58,7 +58,7 @@ def test_scenarios_keep_the_timing_rules(seed: int) -> None:
     """Budget and timing rules of the generator's docstring, for every seed."""
     scenario = scenario_from_seed(seed)
     assert 1 <= scenario.concurrency <= 3 and 2 <= scenario.max_trials <= 5
-    assert all(3.5 <= plan.duration <= 6 for plan in scenario.trials)
+    assert all(3.75 <= plan.duration <= 6.25 and (plan.duration / 0.5) % 1 == 0.5 for plan in scenario.trials)
     assert all(not plan.reports or plan.duration - plan.report_times[0] >= 1.3 - 1e-9 for plan in scenario.trials)
     triggers = [action.trial for action in scenario.actions]
     assert triggers == sorted(set(triggers)), "triggers name strictly increasing trials"
