@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import random
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
@@ -170,12 +171,18 @@ def _spec(rng: random.Random, type_: str, depth: int = 0) -> Dict[str, Any]:
 
 
 def _low(spec: Dict[str, Any]) -> Any:
-    """A value of the parameter ``spec`` (its first choice, or its lower end)."""
+    """A valid value of the parameter ``spec``: its first choice, its lower end, or for the log-normal
+    types ``exp(mu)`` (on ``q``'s grid)."""
     first = spec["_value"][0]
     if spec["_type"] == "choice":
         if isinstance(first, dict):
             return {key: _low(item) if isinstance(item, dict) else item for key, item in first.items()}
         return first
+    if spec["_type"] == "lognormal":
+        return round(math.exp(first), 6)
+    if spec["_type"] == "qlognormal":
+        q = spec["_value"][2]
+        return max(q, round(math.exp(first) / q) * q)
     return first
 
 
