@@ -50,9 +50,28 @@ def play(scenario: GeneratedScenario, kind: TargetKind) -> DifferentialSession:
             _drive(session, scenario)
         except ScenarioError as error:
             session.failed(str(error))
+            _after_failure(session)
     finally:
         session.close()
     return session
+
+
+def _after_failure(s: DifferentialSession) -> None:
+    """What the comparison needs to explain a run that got stuck: the trials and metrics (NNI's race
+    shows there) and the dispatcher's log (a tuner that crashed)."""
+    running = [key for key, experiment in s.experiments.items() if experiment.port is not None]
+    if not running:
+        return
+    exp = running[-1]
+    for path in ("/trial-jobs", "/metric-data"):
+        try:
+            s.request(exp, "GET", path, name=f"after-failure.{path.strip('/')}")
+        except Exception:  # noqa: BLE001 - best effort: the manager may be gone
+            pass
+    try:
+        s.dispatcher_log(exp, name="after-failure.dispatcher-log")
+    except Exception:  # noqa: BLE001 - best effort
+        pass
 
 
 def _drive(s: DifferentialSession, scenario: GeneratedScenario) -> None:

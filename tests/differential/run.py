@@ -49,7 +49,8 @@ class Outcome:
         return "DIFFERENTIAL " + json.dumps({
             "seed": self.scenario.seed, "matched": self.comparison.matched, "attempts": self.attempts,
             "actions": [action.kind for action in self.scenario.actions], "late": self.late[:3],
-            "notes": self.comparison.notes, "problems": self.comparison.problems})
+            "notes": self.comparison.notes, "problems": self.comparison.problems,
+            "explained": self.comparison.explained})
 
 
 def _keep(session: DifferentialSession) -> None:

@@ -241,3 +241,25 @@ def test_a_trigger_at_the_experiments_end_may_see_done_or_not() -> None:
     final = dict(trigger("RUNNING", "NO_MORE_TRIAL"), name="end")
     assert not compare_runs(_run(final), _run(dict(final, result={"statuses": ["RUNNING", "NO_MORE_TRIAL", "DONE"],
                                                                   "counts": {}}))).matched
+
+
+def test_a_real_run_stalled_by_the_race_is_explained_not_blamed() -> None:
+    """Recorded from seed 1012 on the real manager: TPE, trials 0 and 1 swapped parameters, the tuner
+    crashed (KeyError in receive_trial_result) and the experiment stalled; the fake went on to DONE."""
+    end = {"op": "wait", "name": "end", "until": {"kind": "status", "args": ["DONE"]}}
+    jobs = [_job("<trial:0>", 0), _job("<trial:1>", 1)]
+    log = ["INFO (nni.tuner.tpe/Thread-1 (command_queue_worker)) Replayed 1 FINISHED trials",
+           "ERROR (nni.runtime.msg_dispatcher_base/Thread-1 (command_queue_worker)) 0", "KeyError: 0",
+           "INFO (nni.runtime.msg_dispatcher_base/MainThread) Dispatcher exiting..."]
+    stalled = [{"op": "failed", "result": {"error": "timed out after 120 s waiting for the end"}},
+               {"op": "request", "name": "after-failure.trial-jobs", "result": {"body": jobs}},
+               {"op": "request", "name": "after-failure.metric-data",
+                "result": {"body": [_metric("<trial:0>", 1), _metric("<trial:1>", 0)]}},
+               {"op": "dispatcher_log", "name": "after-failure.dispatcher-log", "result": {"value": log}}]
+    done = dict(end, result={"statuses": ["RUNNING", "DONE"], "counts": {"SUCCEEDED": 5}})
+    comparison = compare_runs(_run(*stalled), _run(done))
+    assert comparison.matched and comparison.explained and "KeyError: 0" in comparison.notes[-1]
+    assert not compare_runs(_run(*stalled[:3]), _run(done)).matched, "no tuner crash: not explained"
+    unraced = [stalled[0], stalled[1], {"op": "request", "name": "after-failure.metric-data",
+                                        "result": {"body": [_metric("<trial:0>", 0)]}}, stalled[3]]
+    assert not compare_runs(_run(*unraced), _run(done)).matched, "no race: not explained"
