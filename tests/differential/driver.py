@@ -8,8 +8,6 @@ records the final state of every endpoint a client reads.
 
 from __future__ import annotations
 
-from typing import List
-
 from tests.scenarios import conditions as c
 from tests.scenarios.session import ScenarioError
 from tests.scenarios.targets import TargetKind
@@ -128,7 +126,3 @@ def _act(s: DifferentialSession, exp: str, action: Action, index: int) -> str:
         s.request(exp, "GET", "/experiment", name=f"{name}.profile")
     return exp
 
-
-def action_names(scenario: GeneratedScenario) -> List[str]:
-    """The step names of the actions (for reports)."""
-    return [f"a{index}.{action.kind}" for index, action in enumerate(scenario.actions)]
