@@ -236,9 +236,9 @@ def scenario_from_seed(seed: int) -> GeneratedScenario:
              "grid": grid_size(space) if tuner_name == "GridSearch" else max_trials + 10}
     schedule = Schedule(plans, concurrency, max_trials)
     last_trigger = -1
-    for _ in range(rng.choice([0, 1, 2, 2, 3, 3])):
+    for _ in range(rng.choice([1, 2, 2, 3, 3])):
         action = None
-        for _attempt in range(6):
+        for _attempt in range(12):
             trial_state = copy.deepcopy(state)
             candidate = _action(rng, plans, trial_state, last_trigger, space, tuner_name)
             if candidate is not None and schedule.quiet(candidate):
@@ -348,7 +348,7 @@ def _action(rng: random.Random, plans: List[TrialPlan], state: Dict[str, Any], l
     candidates = [k for k in range(last + 1, submitted_for_sure - 1) if k not in state["killed"]]
     if not candidates:
         return None
-    k = rng.choice(candidates[:2])
+    k = rng.choice(candidates[:3])
     running = state["concurrency"]
     kinds = ["kill-finished", "custom-trial", "import-data", "max-trials-up", "concurrency-up",
              "concurrency-down", "duration-up", "stop-resume", "stop-resume"]
