@@ -21,7 +21,7 @@ def keeps_timing_rules(scenario: GeneratedScenario) -> bool:
     """Whether every action of ``scenario`` is still away from other trials' events."""
     schedule = Schedule(list(scenario.trials), scenario.concurrency, scenario.max_trials)
     for action in scenario.actions:
-        if action.trial >= scenario.max_trials - 1 or not schedule.quiet(action):
+        if action.trial >= schedule.limit - 1 or not schedule.quiet(action):
             return False
         schedule.apply(action)
     return True

@@ -21,7 +21,16 @@ from tests.scenarios.targets import TargetKind
 from .compare import RACED, Comparison, compare_runs, raced_trials, replay_command, report
 from .conftest import CI_SEEDS
 from .driver import play
-from .generator import ACTION_KINDS, SPACE_TYPES, GeneratedScenario, grid_size, scenario_from_seed
+from .generator import (
+    ACTION_KINDS,
+    SPACE_TYPES,
+    Action,
+    GeneratedScenario,
+    Schedule,
+    TrialPlan,
+    grid_size,
+    scenario_from_seed,
+)
 from .run import Outcome
 from .shrink import keeps_timing_rules, shrink
 
@@ -60,6 +69,7 @@ def test_scenarios_keep_the_timing_rules(seed: int) -> None:
     assert 1 <= scenario.concurrency <= 3 and 2 <= scenario.max_trials <= 5
     assert all(3.75 <= plan.duration <= 6.25 and (plan.duration / 0.5) % 1 == 0.5 for plan in scenario.trials)
     assert all(not plan.reports or plan.duration - plan.report_times[0] >= 1.3 - 1e-9 for plan in scenario.trials)
+    assert keeps_timing_rules(scenario), "every action is 1.5 s away from other trials' events"
     triggers = [action.trial for action in scenario.actions]
     assert triggers == sorted(set(triggers)), "triggers name strictly increasing trials"
     max_trials, concurrency = scenario.max_trials, scenario.concurrency
@@ -263,3 +273,15 @@ def test_a_real_run_stalled_by_the_race_is_explained_not_blamed() -> None:
     unraced = [stalled[0], stalled[1], {"op": "request", "name": "after-failure.metric-data",
                                         "result": {"body": [_metric("<trial:0>", 0)]}}, stalled[3]]
     assert not compare_runs(_run(*unraced), _run(done)).matched, "no race: not explained"
+
+
+def test_the_schedule_sees_other_trials_events_near_an_action() -> None:
+    """Two trials of 5.25 s and 5.75 s start together: trial 1 ends 0.5 s after trial 0, too close to
+    act when trial 0 finishes; with one trial at a time the next one starts a tick after, which only a
+    neutral action (kill of the finished trial) may ignore."""
+    plans = [TrialPlan(5.25, 1), TrialPlan(5.75, 1), TrialPlan(3.75)]
+    assert not Schedule(plans, 2, 3).quiet(Action("concurrency-up", 0, "finished", 3))
+    assert Schedule(plans, 2, 3).quiet(Action("concurrency-up", 0, "reported", 3))
+    assert Schedule(plans, 1, 3).quiet(Action("kill-finished", 0, "finished"))
+    assert not Schedule(plans, 1, 3).quiet(Action("concurrency-up", 0, "finished", 2))
+    assert not Schedule(plans, 1, 3).quiet(Action("kill-finished", 1, "reported")), "trial 1 starts later"
