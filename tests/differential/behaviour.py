@@ -7,10 +7,12 @@ another one) then changes a trial's metric value but not how long it runs or whe
 metric is a function of the parameters the trial received (:func:`metric_of`), so a raced trial shows
 up as a metric that belongs to other parameters (:mod:`.compare` detects it).
 
-A real trial sleeps *until* each moment of its plan (seconds since its process started, as the fake's
-virtual ones); when importing ``nni`` took longer than a moment, the trial is late and its timing no
-longer matches the fake's: it says so in :data:`LATE_FILE` (:func:`late_trials`), and the harness
-replays such a seed instead of blaming the fake.
+A real trial sleeps *until* each moment of its plan, counted from :data:`STARTUP` seconds before it got
+its parameters (the fake's trial gets them at its virtual start): on a busy machine, where importing
+``nni`` takes longer, every moment of every trial moves by about the same delay, and the order of
+events the scenario relies on stays. A trial that took much longer than that to start, or missed a
+moment, says so in :data:`LATE_FILE` (:func:`late_trials`), and the harness replays such a seed once
+before blaming the fake.
 """
 
 from __future__ import annotations
@@ -25,10 +27,15 @@ from tests.scenarios.behaviours import TrialBehaviour
 
 from .generator import DEFAULT_PLAN, GeneratedScenario
 
-__all__ = ["GeneratedBehaviour", "metric_of", "late_trials", "LATE", "LATE_FILE"]
+__all__ = ["GeneratedBehaviour", "metric_of", "late_trials", "STARTUP", "SLOW", "LATE", "LATE_FILE"]
 
-#: Seconds a real trial may miss one of its plan's moments by (importing ``nni`` took longer than the
-#: first moment on a busy machine) before it writes so to :data:`LATE_FILE` in its code directory.
+#: Seconds a real trial is assumed to spend importing ``nni`` and getting its parameters: its plan's
+#: moments count from that long before it had them (the fake's trial has them at once, at 0), so a
+#: slower import shifts all of a trial's moments alike instead of squeezing them together.
+STARTUP = 2.5
+#: A real trial writes to :data:`LATE_FILE` (in its code directory) when getting started took more
+#: than ``STARTUP + SLOW`` seconds, or when it missed one of its moments by more than ``LATE``.
+SLOW = 1.5
 LATE = 0.3
 LATE_FILE = "late-trials.txt"
 
@@ -80,14 +87,19 @@ class GeneratedBehaviour(TrialBehaviour):
         return textwrap.dedent(f"""\
             # Generated from differential scenario {self.scenario.seed}: do not edit.
             import time
-            _START = time.time()
+            _BEGIN = time.time()
             import json
             import os
             import zlib
             import nni
 
             PLANS = json.loads({json.dumps(json.dumps(plans))})
-            LATE, LATE_FILE = {LATE!r}, {LATE_FILE!r}
+            STARTUP, SLOW, LATE, LATE_FILE = {STARTUP!r}, {SLOW!r}, {LATE!r}, {LATE_FILE!r}
+
+
+            def _note(text):
+                with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), LATE_FILE), "a") as notes:
+                    notes.write("trial #%d %s\\n" % (nni.get_sequence_id(), text))
 
 
             def _wait_until(moment):
@@ -95,12 +107,14 @@ class GeneratedBehaviour(TrialBehaviour):
                 if delay > 0:
                     time.sleep(delay)
                 elif delay < -LATE:
-                    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), LATE_FILE), "a") as late:
-                        late.write("trial #%d was %.2f s late for its moment %g s\\n"
-                                   % (nni.get_sequence_id(), -delay, moment))
+                    _note("was %.2f s late for its moment %g s" % (-delay, moment))
 
 
             params = nni.get_next_parameter()
+            # the plan's moments count from a start STARTUP seconds before the trial had its parameters
+            _START = time.time() - STARTUP
+            if _START - _BEGIN > SLOW:
+                _note("took %.2f s to import nni and get its parameters" % (_START - _BEGIN + STARTUP))
             value = round(zlib.crc32(json.dumps(params, sort_keys=True).encode("utf-8")) / 2 ** 32, 6)
             duration, reports, metric, fail = PLANS.get(str(nni.get_sequence_id()), {default!r})
             for index, moment in enumerate(reports):
