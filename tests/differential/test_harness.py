@@ -285,3 +285,30 @@ def test_the_schedule_sees_other_trials_events_near_an_action() -> None:
     assert Schedule(plans, 1, 3).quiet(Action("kill-finished", 0, "finished"))
     assert not Schedule(plans, 1, 3).quiet(Action("concurrency-up", 0, "finished", 2))
     assert not Schedule(plans, 1, 3).quiet(Action("kill-finished", 1, "reported")), "trial 1 starts later"
+
+
+@pytest.mark.parametrize("raced, late, attempts, fails", [
+    ([], [], 1, True),                      # a plain divergence: no replay, it fails
+    ([], ["trial #0 was 2 s late"], 2, True),  # a busy machine: replayed once, still fails
+    (["<trial:1>"], [], 2, False),          # NNI's race both times: replayed, explained
+])
+def test_when_a_divergence_is_replayed_or_explained(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                    raced: List[str], late: List[str], attempts: int,
+                                                    fails: bool) -> None:
+    from . import run
+
+    scenario = scenario_from_seed(CI_SEEDS[0])
+    played: List[str] = []
+
+    def fake_play(scenario: GeneratedScenario, kind: TargetKind) -> Any:
+        played.append(kind.name)
+        return SimpleNamespace(steps=[], generated=scenario, target=SimpleNamespace(code=tmp_path, name=kind.name))
+
+    monkeypatch.setattr(run, "_play", fake_play)
+    monkeypatch.setattr(run, "late_trials", lambda code: list(late))
+    monkeypatch.setattr(run, "compare_runs", lambda real, fake: Comparison(
+        scenario.seed, ["step end: trial counts differs"], raced=list(raced)))
+    outcome = run.run_differential(scenario, tmp_path)
+    assert played == ["fake"] + ["nni"] * attempts and outcome.attempts == attempts
+    assert bool(outcome.report) is fails and bool(outcome.comparison.explained) is not fails
+    assert ("machine was busy" in " ".join(outcome.comparison.notes)) is bool(late)
