@@ -268,7 +268,8 @@ def test_delete_experiment_answers_then_exits(done):
 def test_empty_answers_have_no_charset(done):
     """NNI's REST handler presets ``Content-Type: application/json``; Express adds ``; charset=utf-8``
     only when it sends a string, so the empty answers (import-data, updates, kills) have none. Found by
-    the differential runs (seed 1003, ``tests/differential``)."""
+    the differential runs (``tests/differential``, the import-data action of an early generator's seed
+    1003)."""
     fake, exp = done
     profile = json.dumps(exp.get_experiment_profile())
     trial = exp.list_trial_jobs()[0].trialJobId
