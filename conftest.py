@@ -19,6 +19,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--nni-target", dest="nni_target", default=None, metavar="TARGETS",
                      help="targets of the scenario suite (tests/scenarios): a comma-separated subset of "
                           "fake,server,nni (default: all; also $NNI_EXP_TARGETS)")
+    parser.addoption("--nni-differential", dest="nni_differential", type=int, default=0, metavar="N",
+                     help="tests/differential: run N generated seeds (from --nni-differential-start) against "
+                          "the real NNI manager instead of the fixed CI seeds")
+    parser.addoption("--nni-differential-start", dest="nni_differential_start", type=int, default=1000,
+                     metavar="SEED", help="tests/differential: the first seed of --nni-differential (default 1000)")
+    parser.addoption("--nni-differential-shrink", dest="nni_differential_shrink", action="store_true",
+                     help="tests/differential: on a divergence, replay smaller variants of the scenario and "
+                          "report the smallest that still diverges (real time)")
+    parser.addoption("--nni-differential-seed", dest="nni_differential_seed", type=int, action="append",
+                     default=[], metavar="SEED", help="tests/differential: run just this seed (repeatable)")
 
 
 def _real_required() -> bool:

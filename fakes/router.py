@@ -76,8 +76,14 @@ def _route(method: str, pattern: str) -> Callable[[_Handler], _Handler]:
     return register
 
 
+#: The content type of an empty answer: NNI's handler presets it, Express adds a charset only to strings.
+_JSON_EMPTY = "application/json"
+
+
 def _ok(value: Any = None) -> RouterResponse:
-    return RouterResponse(200, "" if value is None else js_dumps(value))
+    if value is None:
+        return RouterResponse(200, "", _JSON_EMPTY)
+    return RouterResponse(200, js_dumps(value))
 
 
 def _error(status: int, message: str) -> RouterResponse:

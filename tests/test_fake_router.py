@@ -263,3 +263,20 @@ def test_delete_experiment_answers_then_exits(done):
     assert (answer.status, answer.body) == (200, "")
     assert fake.ports == []
     assert fake.manifest.records()[exp.id]["status"] == "STOPPED"
+
+
+def test_empty_answers_have_no_charset(done):
+    """NNI's REST handler presets ``Content-Type: application/json``; Express adds ``; charset=utf-8``
+    only when it sends a string, so the empty answers (import-data, updates, kills) have none. Found by
+    the differential runs (``tests/differential``, the import-data action of an early generator's seed
+    1003)."""
+    fake, exp = done
+    profile = json.dumps(exp.get_experiment_profile())
+    trial = exp.list_trial_jobs()[0].trialJobId
+    answers = [fake.handle(8080, "POST", API + "/experiment/import-data", '[{"parameter": {"x": 0.5}, "value": 1}]'),
+               fake.handle(8080, "PUT", API + "/experiment?update_type=MAX_TRIAL_NUM", profile),
+               fake.handle(8080, "DELETE", API + f"/trial-jobs/{trial}")]
+    assert [(answer.status, answer.body, answer.content_type) for answer in answers] == \
+        [(200, "", "application/json")] * 3
+    assert fake.handle(8080, "GET", API + "/experiment/imported-data").content_type == \
+        "application/json; charset=utf-8"

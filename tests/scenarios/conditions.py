@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Tuple
 
 __all__ = ["Condition", "Snapshot", "status", "count", "total", "trial", "trial_has", "metrics", "all_of",
-           "any_of"]
+           "any_of", "none_in"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,8 @@ class Condition:
             return sum(1 for job in snapshot.trials if wanted in ("*", job["status"])) >= number
         if self.kind == "total":
             return len(snapshot.trials) >= self.args[0]
+        if self.kind == "none":
+            return not any(job["status"] in self.args for job in snapshot.trials)
         if self.kind == "trial":
             index, wanted = self.args
             return index < len(snapshot.trials) and snapshot.trials[index]["status"] == wanted
@@ -100,6 +102,8 @@ class Condition:
             return f"{self.args[1]}+ trials {self.args[0]}"
         if self.kind == "total":
             return f"{self.args[0]}+ trials"
+        if self.kind == "none":
+            return "no trial " + "/".join(self.args)
         if self.kind == "trial":
             return f"trial {self.args[0]} {self.args[1]}"
         if self.kind == "metrics":
@@ -135,6 +139,11 @@ def trial_has(index: int, key: str) -> Condition:
 def metrics(index: int, number: int) -> Condition:
     """Trial ``index`` has reported at least ``number`` metrics (intermediate or final)."""
     return Condition("metrics", (index, number))
+
+
+def none_in(*statuses: str) -> Condition:
+    """No trial has one of ``statuses`` (e.g. none is RUNNING or WAITING any more)."""
+    return Condition("none", tuple(statuses))
 
 
 def all_of(*conditions: Condition) -> Condition:
