@@ -39,7 +39,6 @@ from nni_exp.backend import ManagerArgs
 
 from .clock import ScaledRealClock
 from .js_numbers import DurationError, js_to_number, js_to_seconds
-from .local_trials import LocalTrialService, TrialMessage, TrialStartError
 from .search import DispatcherLog, DispatcherProcess, SearchInfo, SearchRequest, SearchStartError
 from .search import commands as cmd
 from .store import ExperimentStore, hyper_parameter_entry
@@ -47,6 +46,7 @@ from .trials import TrialContext, TrialFunction, TrialScript, run_trial_function
 from .wire import UNDEFINED, js_dumps, js_dumps_strings, py_dumps
 
 if TYPE_CHECKING:
+    from .local_trials import LocalTrialService, TrialMessage
     from .manager import FakeManager
 
 __all__ = ["SimulatedManager", "ManagerTiming", "RequestRejected", "ACTIVE_STATUSES"]
@@ -461,6 +461,8 @@ class SimulatedManager:
         """With real trials, the local training service that runs ``trialCommand`` per trial."""
         if not self.world.real_trials or self.trial_service is not None:
             return
+        from .local_trials import LocalTrialService  # real trials only: spares the fake HTTP's imports
+
         assert self.profile is not None
         params = self._params
         self.trial_service = LocalTrialService(
@@ -801,6 +803,8 @@ class SimulatedManager:
 
     def _submit_real(self, form: _Form, trial_id: str, parameter_id: Optional[int]) -> None:
         """Start the trial's process; what it does arrives as :class:`TrialMessage` objects."""
+        from .local_trials import TrialStartError
+
         assert self.trial_service is not None
         if self._real_anchor is None and not isinstance(self.world.clock, ScaledRealClock):
             self._real_anchor = (self._now, _real_monotonic())

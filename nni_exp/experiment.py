@@ -10,6 +10,7 @@ import os
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TypeVar, Union
 
+from . import errors
 from .backend import Backend, ManagerArgs, ManagerProcess, RunMode
 from .backends import resolve_backend
 from .config import ExperimentConfig, diff
@@ -23,7 +24,6 @@ from .errors import (
     ExperimentNotRunningError,
     InvalidArgumentError,
     MissingConfigError,
-    TrialNotFoundError,
 )
 from .gc_pause import gc_paused
 from .ids import check_experiment_id, generate_experiment_id
@@ -379,7 +379,7 @@ class Experiment:
         :class:`~nni_exp.errors.InvalidTrialIdError` for one no manager can have produced."""
         answer = self._request("GET", trial_path("/trial-jobs", trial_job_id))
         if not answer:  # the real manager answers 200 with an empty body
-            raise TrialNotFoundError(trial_job_id)
+            raise errors.TrialNotFoundError(trial_job_id)
         return TrialJob(**answer)
 
     def list_trial_jobs(self) -> List[TrialJob]:
