@@ -113,9 +113,10 @@ def _plain(value: Any) -> Any:
     if kind is dict:
         result = {}
         for key, item in value.items():
-            if item is UNDEFINED or type(key) is not str:
+            if type(key) is not str:
                 raise _NeedsSlowPath
-            result[key] = _plain(item)
+            if item is not UNDEFINED:  # JSON.stringify skips the key
+                result[key] = _plain(item)
         return result
     if kind is list or kind is tuple:
         return [_plain(item) for item in value]
