@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import urlsplit
 
-from . import errors
+from . import errors, fast_json
 
 if TYPE_CHECKING:
     from .errors import ManagerError
@@ -47,7 +47,7 @@ def decode_answer(method: str, url: str, status: int, text: str, response: Any =
     if method.upper() in ("PUT", "DELETE") or not text:
         return None
     try:
-        return json.loads(text)
+        return fast_json.loads(text)
     except ValueError:
         raise errors.InvalidResponseError(method.upper(), url, text) from None
 

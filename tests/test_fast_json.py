@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any, Callable, Tuple
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,7 +22,21 @@ texts = (json_values.map(json.dumps)
          | st.tuples(json_values.map(json.dumps), st.sampled_from(["", " ", "\n", "x", "]", '"']),
                      st.sampled_from(["", " ", "\t", "x", "[", '"'])).map(lambda t: t[2] + t[0] + t[1])
          | json_values.map(json.dumps).flatmap(lambda text: st.integers(0, len(text)).map(lambda n: text[:n]))
+         | st.integers(-(2 ** 70), 2 ** 70).map(lambda n: f'[{n}, "{n}", {n}.5]')
+         | st.sampled_from(['{"a":1,"a":2}', "1e400", "-1e400", "NaN", "[Infinity]", '"\\ud800"', "-0", "-0.0",
+                            "18446744073709551616", "9223372036854775808", "1E5", "4.9e-324", '"a\\u0000b"',
+                            "[" * 2000 + "]" * 2000])
          | st.text(max_size=20))
+
+
+@pytest.fixture(autouse=True, params=["stdlib", "orjson"])
+def decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test runs with json's C scanner alone, and with orjson when it is installed."""
+    if request.param == "stdlib":
+        monkeypatch.setattr(fast_json, "_orjson_loads", None)
+    elif not fast_json.ORJSON:
+        pytest.skip("orjson is not installed (nni-exp[fast])")
+    return str(request.param)
 
 
 def outcome(function: Callable[[Any], Any], text: Any) -> Tuple[str, Any]:
