@@ -15,13 +15,13 @@ from types import TracebackType
 from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Type, Union
 from urllib.parse import quote
 
+from nni_exp import errors
 from nni_exp.backend import ACTIONS, ManagerArgs, Manifest, RunMode
-from nni_exp.errors import ExperimentStalledError, ManagerUnreachableError, TimePatchError
+from nni_exp.errors import ExperimentStalledError, TimePatchError
 from nni_exp.rest import build_url, decode_answer, strip_prefix
 
 from . import router
 from .clock import ScaledRealClock, VirtualClock
-from .local_trials.channel import CHANNEL_PATH
 from .search import (
     SEARCH_IMPLEMENTATIONS,
     DispatcherLog,
@@ -343,7 +343,7 @@ class FakeManager:
             self.sync()
             manager = self._processes.get(port)
             if manager is None:
-                raise ManagerUnreachableError(f"{method} {url}: no fake NNI manager listens on port {port}")
+                raise errors.ManagerUnreachableError(f"{method} {url}: no fake NNI manager listens on port {port}")
             target = ("/" + prefix if prefix else "") + router.API_ROOT + "/" + path.lstrip("/")
             answer = router.handle(manager, method, target, None if body is None else json.dumps(body))
         return decode_answer(method, url, answer.status, answer.body)
@@ -377,7 +377,7 @@ class FakeManager:
             self.sync()
             manager = self._processes.get(port)
             if manager is None:
-                raise ManagerUnreachableError(f"no fake NNI manager listens on port {port}")
+                raise errors.ManagerUnreachableError(f"no fake NNI manager listens on port {port}")
             return router.handle(manager, method, target, body)
 
     def advance(self, seconds: float) -> None:
@@ -444,6 +444,8 @@ class FakeManager:
     def trial_channel_url(self, port: int) -> Optional[Callable[[str], str]]:
         """How a real trial of the manager on ``port`` reaches its channel: on :attr:`served_at`
         when this fake is served over HTTP, else None (the training service serves it itself)."""
+        from .local_trials.channel import CHANNEL_PATH  # real trials only: spares the fake HTTP's imports
+
         base = self.served_at
         if base is None:
             return None

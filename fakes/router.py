@@ -325,17 +325,16 @@ def _statistics(request: _Request) -> RouterResponse:
 
 @_route("GET", "/trial-jobs")
 def _list_trials(request: _Request) -> RouterResponse:
-    jobs = request.manager.store.trials(status=request.query.get("status"))
-    return _ok([_with_error_path(job) for job in jobs])
+    return RouterResponse(200, request.manager.store.trials_json(status=request.query.get("status")))
 
 
 @_route("GET", "/trial-jobs/([^/]+)")
 def _get_trial(request: _Request) -> RouterResponse:
     trial_job_id = request.params[0]
-    jobs = request.manager.store.trials(trial_job_id=trial_job_id)
-    if not jobs:
+    text = request.manager.store.trial_json(trial_job_id)
+    if text is None:
         return _error(404, f"trial job {trial_job_id!r} not found (the real manager answers 200 with an empty body)")
-    return _ok(_with_error_path(jobs[0]))
+    return RouterResponse(200, text)
 
 
 @_route("POST", "/trial-jobs")
@@ -354,7 +353,7 @@ def _cancel_trial(request: _Request) -> RouterResponse:
 @_route("GET", "/metric-data(?:/(.+))?")
 def _metrics(request: _Request) -> RouterResponse:
     trial_job_id = request.params[0] if request.params else None
-    return _ok(request.manager.store.metric_rows(trial_job_id or None, request.query.get("type")))
+    return RouterResponse(200, request.manager.store.metrics_json(trial_job_id or None, request.query.get("type")))
 
 
 @_route("GET", "/metric-data-range/([^/]+)/([^/]+)")
@@ -376,7 +375,7 @@ def _trial_file(request: _Request) -> RouterResponse:
 
 @_route("GET", "/export-data")
 def _export(request: _Request) -> RouterResponse:
-    return _ok(request.manager.store.export_data())
+    return RouterResponse(200, request.manager.store.export_json())
 
 
 @_route("GET", "/tensorboard-tasks")
@@ -400,13 +399,6 @@ def _tensorboard_missing(_request: _Request) -> RouterResponse:
 
 for _method in ("GET", "PUT", "DELETE"):
     _route(_method, "/tensorboard/([^/]+)")(_tensorboard_missing)
-
-
-def _with_error_path(job: Dict[str, Any]) -> Dict[str, Any]:
-    """FAILED trials carry ``stderrPath`` = ``<logPath>/stderr`` (a file that does not exist)."""
-    if job.get("status") == "FAILED" and "logPath" in job:
-        job["stderrPath"] = job["logPath"] + "/stderr"
-    return job
 
 
 def _js_number_text(text: str) -> float:

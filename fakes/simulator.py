@@ -30,7 +30,7 @@ import heapq
 import json
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic as _real_monotonic  # taken before any time patch (fakes.time_patch)
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
@@ -39,14 +39,14 @@ from nni_exp.backend import ManagerArgs
 
 from .clock import ScaledRealClock
 from .js_numbers import DurationError, js_to_number, js_to_seconds
-from .local_trials import LocalTrialService, TrialMessage, TrialStartError
 from .search import DispatcherLog, DispatcherProcess, SearchInfo, SearchRequest, SearchStartError
 from .search import commands as cmd
-from .store import ExperimentStore
+from .store import ExperimentStore, hyper_parameter_entry
 from .trials import TrialContext, TrialFunction, TrialScript, run_trial_function
-from .wire import UNDEFINED, js_dumps, py_dumps
+from .wire import UNDEFINED, js_dumps, js_dumps_strings, py_dumps
 
 if TYPE_CHECKING:
+    from .local_trials import LocalTrialService, TrialMessage
     from .manager import FakeManager
 
 __all__ = ["SimulatedManager", "ManagerTiming", "RequestRejected", "ACTIVE_STATUSES"]
@@ -128,11 +128,9 @@ class _LiveTrial:
     stop_reason: Optional[str] = None
 
 
-@dataclass(order=True)
-class _Event:
-    time: float
-    order: int
-    action: Callable[[], None] = field(compare=False)
+#: A timed event in the manager's heap: ``(virtual time, order of scheduling, action)``. A plain tuple
+#: (compared in C); the order breaks ties, so actions are never compared.
+_Event = Tuple[float, int, Callable[[], None]]
 
 
 class SimulatedManager:
@@ -209,16 +207,16 @@ class SimulatedManager:
     def run_until(self, moment: float) -> None:
         """Play every timed event and tick up to ``moment`` (virtual monotonic seconds)."""
         while self.alive:
-            event_time = self._events[0].time if self._events else math.inf
+            event_time = self._events[0][0] if self._events else math.inf
             tick_time = self._next_tick if self._next_tick is not None else math.inf
             if self.trial_service is not None and self._play_trial_message(min(event_time, tick_time, moment)):
                 continue
             if min(event_time, tick_time) > moment:
                 break
             if event_time <= tick_time:
-                event = heapq.heappop(self._events)
-                self._set_now(event.time)
-                event.action()
+                event_time, _, action = heapq.heappop(self._events)
+                self._set_now(event_time)
+                action()
             else:
                 self._set_now(tick_time)
                 self._tick()
@@ -266,7 +264,7 @@ class SimulatedManager:
 
     def _schedule(self, delay: float, action: Callable[[], None]) -> None:
         self._event_order += 1
-        heapq.heappush(self._events, _Event(self._now + delay, self._event_order, action))
+        heapq.heappush(self._events, (self._now + delay, self._event_order, action))
 
     def _advance_exec_duration(self) -> None:
         """Count the 1-second execDuration timer firings up to now (it only counts in active statuses)."""
@@ -463,6 +461,8 @@ class SimulatedManager:
         """With real trials, the local training service that runs ``trialCommand`` per trial."""
         if not self.world.real_trials or self.trial_service is not None:
             return
+        from .local_trials import LocalTrialService  # real trials only: spares the fake HTTP's imports
+
         assert self.profile is not None
         params = self._params
         self.trial_service = LocalTrialService(
@@ -760,8 +760,8 @@ class SimulatedManager:
             trial = self._tracked.pop(trial_id)
             self.store.add_event(trial.outcome, trial_id, self._ms(trial.end), log_path=trial.log_path)
             finished += 1
-            self._send(cmd.TRIAL_END, js_dumps({"trial_job_id": trial_id, "event": trial.outcome,
-                                                "hyper_params": trial.form_value}))
+            self._send(cmd.TRIAL_END, js_dumps_strings({"trial_job_id": trial_id, "event": trial.outcome,
+                                                        "hyper_params": trial.form_value}))
         return finished
 
     def _submit(self, form: _Form) -> None:
@@ -772,6 +772,8 @@ class SimulatedManager:
         if self.trial_service is not None:
             self._submit_real(form, trial_id, parameter_id)
             return
+        # What the store keeps of the form, encoded before the trial function can change ``parameters``.
+        hyper = hyper_parameter_entry(record)
         context = TrialContext(parameters, trial_id, form.sequence_id, self.args.experiment_id, parameter_id)
         script = run_trial_function(self.trial_function, context)
         trial = _LiveTrial(
@@ -783,7 +785,7 @@ class SimulatedManager:
         self._store_profile()
         self._tracked[trial_id] = trial
         self.store.add_event("RUNNING", trial_id, self._ms(), form.value, trial.log_path, form.sequence_id,
-                             "local-env")
+                             "local-env", hyper=hyper)
         self.store.trial_files[trial_id] = {
             # NNI's trial runtime logs this first, when the trial connects to its channel
             "trial.log": self._trial_log_line(0.0, "INFO (nni.runtime.trial_command_channel.v3/MainThread) Connect to "
@@ -801,6 +803,8 @@ class SimulatedManager:
 
     def _submit_real(self, form: _Form, trial_id: str, parameter_id: Optional[int]) -> None:
         """Start the trial's process; what it does arrives as :class:`TrialMessage` objects."""
+        from .local_trials import TrialStartError
+
         assert self.trial_service is not None
         if self._real_anchor is None and not isinstance(self.world.clock, ScaledRealClock):
             self._real_anchor = (self._now, _real_monotonic())
@@ -879,8 +883,7 @@ class SimulatedManager:
 
     def _trial_log_line(self, offset: float, text: str) -> str:
         """A ``trial.log`` line as NNI's trial runtime writes it, ``offset`` seconds from now."""
-        stamp = datetime.datetime.fromtimestamp(self.world.epoch_ms(self._now + offset) / 1000)
-        return f"[{stamp:%Y-%m-%d %H:%M:%S}] {text}\n"
+        return f"[{_log_stamp(self.world.epoch_ms(self._now + offset) // 1000)}] {text}\n"
 
     def _append_trial_log(self, trial: _LiveTrial, line: str) -> None:
         """What a scripted trial printed reaches its ``trial.log`` when it printed it."""
@@ -910,18 +913,19 @@ class SimulatedManager:
             trial.periodical_sequence += 1
         else:
             sequence = 0
+        value_text = py_dumps(value)
         self.store.add_metric({
             "timestamp": self._ms(),
             "trialJobId": trial.trial_job_id,
             "parameterId": None if trial.parameter_id is None else str(trial.parameter_id),
             "type": metric_type,
             "sequence": sequence,
-            "data": js_dumps(py_dumps(value)),
+            "data": js_dumps(value_text),
         })
         # the metric as the trial sent it (nni.report_*_result) is what the dispatcher receives
         self._send(cmd.REPORT_METRIC_DATA, py_dumps({
             "parameter_id": trial.parameter_id, "trial_job_id": trial.trial_job_id, "type": metric_type,
-            "sequence": sequence, "value": py_dumps(value)}))
+            "sequence": sequence, "value": value_text}))
 
     def _end_trial_now(self, trial: _LiveTrial, outcome: str) -> None:
         """Stop a trial: a scripted one ends now; a real one is signalled and ends when it exits."""
@@ -1119,6 +1123,13 @@ def _read_trial_file(path: str, filename: str, text: bool) -> Tuple[str, bool]:
         return data.decode("latin-1"), False
     content = data.decode("utf-8", "replace")
     return content or f"{filename} is empty.", True
+
+
+@functools.lru_cache(maxsize=64)
+def _log_stamp(epoch_second: int) -> str:
+    """``YYYY-mm-dd HH:MM:SS`` in local time, as NNI's trial runtime stamps its log lines (trials that
+    start in the same second share the text)."""
+    return f"{datetime.datetime.fromtimestamp(epoch_second):%Y-%m-%d %H:%M:%S}"
 
 
 def _has_end_time(profile: Dict[str, Any]) -> bool:

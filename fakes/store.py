@@ -5,19 +5,27 @@ Trial records are the fold of trial events, with the real data store's replay ru
 status, one hyper-parameter string per distinct ``parameter_index``, ...). The fold is kept up to
 date as events arrive instead of being replayed on every query. A store outlives the manager
 process that wrote it, which is what resume and view read.
+
+Each trial's wire JSON (as ``GET /trial-jobs`` and ``/export-data`` show it) and each metric row's is
+encoded once and kept until the trial changes: a query joins ready-made texts. A trial that ended
+changes only on a rare event (``USER_TO_CANCEL`` after the end, a first final metric), which drops
+its texts.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from .wire import js_dumps
 
-__all__ = ["ExperimentStore", "StoreListener", "TERMINAL_EVENTS"]
+__all__ = ["ExperimentStore", "StoreListener", "TERMINAL_EVENTS", "HyperParameterEntry", "hyper_parameter_entry"]
 
 #: ``listener(kind, row)``; see :meth:`ExperimentStore.add_listener`.
 StoreListener = Callable[[str, Dict[str, Any]], None]
+
+#: What the store keeps of an event's hyper-parameter data: its ``parameter_index`` and its wire JSON.
+HyperParameterEntry = Tuple[Any, str]
 
 TERMINAL_EVENTS = frozenset({"SUCCEEDED", "FAILED", "USER_CANCELED", "SYS_CANCELED", "EARLY_STOPPED"})
 
@@ -29,9 +37,17 @@ class ExperimentStore:
         self.experiment_id = experiment_id
         self.stored_profile: Optional[Dict[str, Any]] = None
         self._records: Dict[str, Dict[str, Any]] = {}
+        #: The ``parameter_index`` values seen per trial, for trials with more than one hyper-parameter
+        #: string (a trial's first index is read back from its only string instead).
         self._parameter_indexes: Dict[str, set] = {}
         self.metrics: List[Dict[str, Any]] = []
         self._final_metrics: Dict[str, Dict[str, Any]] = {}
+        #: Wire JSON of each trial record as ``GET /trial-jobs`` lists it, dropped when the trial changes.
+        self._trial_texts: Dict[str, str] = {}
+        #: Wire JSON of each trial's ``/export-data`` entries (joined by commas; '' for none), same life.
+        self._export_texts: Dict[str, str] = {}
+        #: Wire JSON of ``metrics[i]``, for the first ``len(_metric_texts)`` rows (rows never change).
+        self._metric_texts: List[str] = []
         self.imported_data: List[str] = []
         #: Trial output files (trial.log, trial.stdout, trial.stderr) by trial id.
         self.trial_files: Dict[str, Dict[str, str]] = {}
@@ -63,8 +79,11 @@ class ExperimentStore:
     # -- trial events
     def add_event(self, event: str, trial_job_id: str, timestamp: int, data: Optional[str] = None,
                   log_path: Optional[str] = None, sequence_id: Optional[int] = None,
-                  env_id: Optional[str] = None) -> None:
-        """Record one trial event (``RUNNING``, ``SUCCEEDED``, ``USER_TO_CANCEL``, ``IMPORT_DATA`` ...)."""
+                  env_id: Optional[str] = None, hyper: Optional[HyperParameterEntry] = None) -> None:
+        """Record one trial event (``RUNNING``, ``SUCCEEDED``, ``USER_TO_CANCEL``, ``IMPORT_DATA`` ...).
+
+        ``hyper`` is :func:`hyper_parameter_entry` of ``data`` parsed, when the caller has it at hand
+        (the store then neither parses nor encodes ``data`` again)."""
         if self._listeners:
             self._notify("event", {
                 "timestamp": timestamp, "trialJobId": trial_job_id, "event": event, "data": data,
@@ -78,6 +97,9 @@ class ExperimentStore:
         if record is None:
             record = {"trialJobId": trial_job_id, "status": _status_after("UNKNOWN", event), "hyperParameters": []}
             self._records[trial_job_id] = record
+        else:
+            self._trial_texts.pop(trial_job_id, None)
+            self._export_texts.pop(trial_job_id, None)
         if event in ("RUNNING", "WAITING"):
             if event == "RUNNING":
                 record["startTime"] = timestamp
@@ -90,23 +112,36 @@ class ExperimentStore:
             record["endTime"] = timestamp
             record.setdefault("startTime", timestamp)
         record["status"] = _status_after(record["status"], event)
-        if data is not None and data.strip():
-            self._add_hyper_parameter(record, data)
+        if hyper is not None:
+            self._add_hyper_parameter(record, hyper)
+        elif data is not None and data.strip():
+            try:
+                parsed = json.loads(data)
+            except ValueError:
+                pass
+            else:
+                self._add_hyper_parameter(record, hyper_parameter_entry(parsed))
         if sequence_id is not None and "sequenceId" not in record:
             record["sequenceId"] = sequence_id
         if env_id:
             record["envId"] = env_id
 
-    def _add_hyper_parameter(self, record: Dict[str, Any], data: str) -> None:
-        try:
-            parsed = json.loads(data)
-        except ValueError:
+    def _add_hyper_parameter(self, record: Dict[str, Any], entry: HyperParameterEntry) -> None:
+        """One hyper-parameter string per distinct ``parameter_index``, as the real data store replays them."""
+        index, text = entry
+        hyper = record["hyperParameters"]
+        if not hyper:
+            hyper.append(text)
+            if index is not None and type(index) is not int:  # may not read back as itself (NaN, 1.5 ...)
+                self._parameter_indexes[record["trialJobId"]] = {index}
             return
-        index = parsed.get("parameter_index") if isinstance(parsed, dict) else None
-        seen = self._parameter_indexes.setdefault(record["trialJobId"], set())
+        trial_job_id = record["trialJobId"]
+        seen = self._parameter_indexes.get(trial_job_id)
+        if seen is None:
+            seen = self._parameter_indexes[trial_job_id] = {_parameter_index(hyper[0])}
         if index not in seen:
             seen.add(index)
-            record["hyperParameters"].append(js_dumps(parsed))
+            hyper.append(text)
 
     def has_trial(self, trial_job_id: str) -> bool:
         return trial_job_id in self._records
@@ -121,18 +156,39 @@ class ExperimentStore:
             records: Iterable[Dict[str, Any]] = [self._records[trial_job_id]] if trial_job_id in self._records else []
         else:
             records = self._records.values()
-        result = []
-        for record in records:
+        return [self._listed(record) for record in records if status is None or record["status"] == status]
+
+    def _listed(self, record: Dict[str, Any]) -> Dict[str, Any]:
+        item = dict(record)
+        item["hyperParameters"] = list(record["hyperParameters"])
+        if record["status"] == "SUCCEEDED":
+            final = self._final_metrics.get(record["trialJobId"])
+            if final is not None:
+                item["finalMetricData"] = [dict(final)]
+        return item
+
+    def trials_json(self, status: Optional[str] = None) -> str:
+        """``GET /trial-jobs`` as wire JSON: :meth:`trials` with ``stderrPath`` on FAILED trials."""
+        texts = self._trial_texts
+        parts = []
+        for trial_job_id, record in self._records.items():
             if status is not None and record["status"] != status:
                 continue
-            item = dict(record)
-            item["hyperParameters"] = list(record["hyperParameters"])
-            if record["status"] == "SUCCEEDED":
-                final = self._final_metrics.get(record["trialJobId"])
-                if final is not None:
-                    item["finalMetricData"] = [dict(final)]
-            result.append(item)
-        return result
+            text = texts.get(trial_job_id)
+            if text is None:
+                text = texts[trial_job_id] = js_dumps(_with_error_path(self._listed(record)))
+            parts.append(text)
+        return "[" + ",".join(parts) + "]"
+
+    def trial_json(self, trial_job_id: str) -> Optional[str]:
+        """``GET /trial-jobs/:id`` as wire JSON, None for an unknown trial."""
+        record = self._records.get(trial_job_id)
+        if record is None:
+            return None
+        text = self._trial_texts.get(trial_job_id)
+        if text is None:
+            text = self._trial_texts[trial_job_id] = js_dumps(_with_error_path(self._listed(record)))
+        return text
 
     def statistics(self) -> List[Dict[str, Any]]:
         """``[{trialJobStatus, trialJobNumber}]`` for the statuses present, in first-seen order."""
@@ -148,7 +204,11 @@ class ExperimentStore:
         if self._listeners:
             self._notify("metric", row)
         if row["type"] == "FINAL":
-            self._final_metrics.setdefault(row["trialJobId"], row)
+            trial_job_id = row["trialJobId"]
+            if trial_job_id not in self._final_metrics:
+                self._final_metrics[trial_job_id] = row
+                self._trial_texts.pop(trial_job_id, None)
+                self._export_texts.pop(trial_job_id, None)
 
     def metric_rows(self, trial_job_id: Optional[str] = None,
                     metric_type: Optional[str] = None) -> List[Dict[str, Any]]:
@@ -158,31 +218,76 @@ class ExperimentStore:
             and (metric_type is None or row["type"] == metric_type)
         ]
 
+    def metrics_json(self, trial_job_id: Optional[str] = None, metric_type: Optional[str] = None) -> str:
+        """:meth:`metric_rows` as wire JSON."""
+        texts = self._metric_texts
+        rows = self.metrics
+        if len(texts) < len(rows):
+            texts.extend(js_dumps(row) for row in rows[len(texts):])
+        if trial_job_id is None and metric_type is None:
+            return "[" + ",".join(texts) + "]"
+        return "[" + ",".join(
+            text for row, text in zip(rows, texts)
+            if (trial_job_id is None or row["trialJobId"] == trial_job_id)
+            and (metric_type is None or row["type"] == metric_type)
+        ) + "]"
+
     def export_data(self) -> List[Dict[str, Any]]:
         """``/export-data``: each trial that has parameters and a final metric (i.e. SUCCEEDED)."""
         exported: List[Dict[str, Any]] = []
-        for job in self.trials():
-            finals = job.get("finalMetricData")
-            hyper = job["hyperParameters"]
-            if not hyper or not finals:
-                continue
-            if len(hyper) == 1 and len(finals) == 1:
-                exported.append({
-                    "parameter": json.loads(hyper[0]).get("parameters"),
-                    "value": json.loads(finals[0]["data"]),
-                    "trialJobId": job["trialJobId"],
-                })
-                continue
-            by_parameter_id = {}
-            for text in hyper:
-                parsed = json.loads(text)
-                by_parameter_id[parsed.get("parameter_id")] = parsed.get("parameters")
-            values = {_number(m["parameterId"]): json.loads(m["data"]) for m in finals}
-            for parameter_id, parameters in by_parameter_id.items():
-                value = values.get(parameter_id)
-                if value:
-                    exported.append({"parameter": parameters, "value": value, "trialJobId": job["trialJobId"]})
+        for record in self._records.values():
+            exported.extend(self._exported(record))
         return exported
+
+    def export_json(self) -> str:
+        """:meth:`export_data` as wire JSON."""
+        texts = self._export_texts
+        parts = []
+        for trial_job_id, record in self._records.items():
+            text = texts.get(trial_job_id)
+            if text is None:
+                text = texts[trial_job_id] = ",".join(js_dumps(entry) for entry in self._exported(record))
+            if text:
+                parts.append(text)
+        return "[" + ",".join(parts) + "]"
+
+    def _exported(self, record: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """A trial's ``/export-data`` entries."""
+        hyper = record["hyperParameters"]
+        if not hyper or record["status"] != "SUCCEEDED":
+            return []
+        final = self._final_metrics.get(record["trialJobId"])
+        if final is None:
+            return []
+        trial_job_id = record["trialJobId"]
+        if len(hyper) == 1:
+            return [{"parameter": json.loads(hyper[0]).get("parameters"), "value": json.loads(final["data"]),
+                     "trialJobId": trial_job_id}]
+        by_parameter_id = {}
+        for text in hyper:
+            parsed = json.loads(text)
+            by_parameter_id[parsed.get("parameter_id")] = parsed.get("parameters")
+        values = {_number(final["parameterId"]): json.loads(final["data"])}
+        return [{"parameter": parameters, "value": values[parameter_id], "trialJobId": trial_job_id}
+                for parameter_id, parameters in by_parameter_id.items() if values.get(parameter_id)]
+
+
+def hyper_parameter_entry(parsed: Any) -> HyperParameterEntry:
+    """The ``parameter_index`` and wire JSON of an event's parsed hyper-parameter data."""
+    return (parsed.get("parameter_index") if isinstance(parsed, dict) else None), js_dumps(parsed)
+
+
+def _with_error_path(job: Dict[str, Any]) -> Dict[str, Any]:
+    """FAILED trials carry ``stderrPath`` = ``<logPath>/stderr`` (a file that does not exist)."""
+    if job.get("status") == "FAILED" and "logPath" in job:
+        job["stderrPath"] = job["logPath"] + "/stderr"
+    return job
+
+
+def _parameter_index(text: str) -> Any:
+    """The ``parameter_index`` of a stored hyper-parameter string (None when it has none)."""
+    parsed = json.loads(text)
+    return parsed.get("parameter_index") if isinstance(parsed, dict) else None
 
 
 def _status_after(status: str, event: str) -> str:

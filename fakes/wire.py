@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import math
 from decimal import Decimal
-from typing import Any
+from typing import Any, Dict
 
-__all__ = ["js_dumps", "py_dumps", "js_number", "UNDEFINED"]
+__all__ = ["js_dumps", "js_dumps_strings", "py_dumps", "js_number", "UNDEFINED"]
 
 
 class _Undefined:
@@ -78,9 +78,20 @@ def js_dumps(value: Any) -> str:
     """``JSON.stringify(value)``; NaN and infinities become ``null`` as in JavaScript."""
     try:
         # Fast path: the C encoder, once floats that JavaScript writes as integers became ints.
-        return json.dumps(_plain(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _COMPACT.encode(_plain(value))
     except _NeedsSlowPath:
         return "".join(_encode(value))
+
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def js_dumps_strings(value: Dict[str, str]) -> str:
+    """``JSON.stringify`` of a flat object whose values are all strings (Python's encoder writes them
+    as JavaScript does, so no conversion is needed)."""
+    if not all(type(item) is str for item in value.values()) or not all(type(key) is str for key in value):
+        return js_dumps(value)
+    return _COMPACT.encode(value)
 
 
 class _NeedsSlowPath(Exception):
@@ -102,9 +113,10 @@ def _plain(value: Any) -> Any:
     if kind is dict:
         result = {}
         for key, item in value.items():
-            if item is UNDEFINED or type(key) is not str:
+            if type(key) is not str:
                 raise _NeedsSlowPath
-            result[key] = _plain(item)
+            if item is not UNDEFINED:  # JSON.stringify skips the key
+                result[key] = _plain(item)
         return result
     if kind is list or kind is tuple:
         return [_plain(item) for item in value]

@@ -12,9 +12,10 @@ client does:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
+
+from . import fast_json
 
 __all__ = ["TrialResult", "TrialMetricData", "TrialHyperParameters", "TrialJob"]
 
@@ -29,7 +30,7 @@ class TrialResult:
 
     def __init__(self, parameter: Dict[str, Any], value: str, trialJobId: str) -> None:
         self.parameter = parameter
-        self.value = json.loads(value)
+        self.value = fast_json.loads(value)
         self.trialJobId = trialJobId
 
 
@@ -51,7 +52,7 @@ class TrialMetricData:
         self.parameterId = parameterId
         self.type = type
         self.sequence = sequence
-        self.data = json.loads(json.loads(data))
+        self.data = fast_json.loads_twice(data)
 
 
 @dataclass
@@ -94,7 +95,7 @@ class TrialJob:
                  **kwargs: Any) -> None:
         self.trialJobId = trialJobId
         self.status = status
-        self.hyperParameters = [TrialHyperParameters(**json.loads(hp)) for hp in (hyperParameters or [])]
+        self.hyperParameters = [TrialHyperParameters(**fast_json.loads(hp)) for hp in (hyperParameters or [])]
         self.logPath = logPath
         self.startTime = startTime
         self.endTime = endTime

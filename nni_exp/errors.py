@@ -3,16 +3,23 @@
 Every error subclasses :class:`NniExpError` *and* the exception NNI 3.0 raised in the same
 situation (``RuntimeError``, ``ValueError``, ``TypeError`` or a ``requests`` exception), so
 ``except`` clauses written for ``nni.experiment.Experiment`` keep working.
+
+The errors that subclass ``requests`` exceptions (:data:`HTTP_ERRORS`) live in
+:mod:`nni_exp.http_errors` and are loaded, with ``requests``, the first time one of them is named
+here (``nni_exp.errors.ManagerError``, ``from nni_exp.errors import ManagerError``): importing
+``requests`` takes about 70 ms, which code that never talks HTTP (the in-memory fake) need not pay.
+They are the same classes either way.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-import requests
+from .error_base import NniExpError
 
 __all__ = [
     "NniExpError",
+    "HTTP_ERRORS",
     "ConfigError",
     "MissingConfigError",
     "InvalidExperimentIdError",
@@ -35,10 +42,6 @@ __all__ = [
     "ExperimentStalledError",
     "TimePatchError",
 ]
-
-
-class NniExpError(Exception):
-    """Base class of every error raised by nni-exp."""
 
 
 class ConfigError(NniExpError, ValueError):
@@ -142,73 +145,6 @@ class ManagerStartError(NniExpError, RuntimeError):
         self.log_tail = log_tail
 
 
-class ManagerError(NniExpError, requests.HTTPError):
-    """The manager answered a REST call with a non-2xx status (NNI: requests.HTTPError).
-
-    Attributes: ``status_code``, ``error`` (the message of the manager's ``{"error": ...}``
-    envelope, or the raw body), ``method`` and ``url``.
-    """
-
-    def __init__(
-        self,
-        method: str,
-        url: str,
-        status_code: int,
-        error: str,
-        response: Any = None,
-    ) -> None:
-        message = f"{method} {url} failed with HTTP {status_code}: {error}"
-        super().__init__(message, response=response)
-        self.method = method
-        self.url = url
-        self.status_code = status_code
-        self.error = error
-
-
-class TrialNotFoundError(ManagerError, TypeError):
-    """No trial job has the given id.
-
-    NNI raised ``TypeError`` from ``get_trial_job`` and ``requests.HTTPError`` from
-    ``kill_trial_job`` in this case; this error is both.
-    """
-
-    def __init__(self, trial_job_id: str, method: str = "GET", url: str = "", status_code: int = 404,
-                 response: Any = None) -> None:
-        super().__init__(method, url, status_code, f"trial job {trial_job_id!r} not found", response)
-        self.trial_job_id = trial_job_id
-
-
-class ReadonlyExperimentError(ManagerError):
-    """The experiment is opened with ``view()`` and refuses changes."""
-
-
-class TrialLimitReachedError(ManagerError):
-    """A customized trial was refused because ``maxTrialNumber`` trials were already submitted."""
-
-
-class UnknownUpdateTypeError(ManagerError):
-    """``PUT /experiment`` with a missing or unknown ``update_type`` (the real manager never answers)."""
-
-
-class ManagerUnreachableError(NniExpError, requests.ConnectionError):
-    """Nothing answers on the manager's port (NNI: requests.ConnectionError)."""
-
-
-class ManagerTimeoutError(NniExpError, requests.ReadTimeout):
-    """The manager accepted the connection but did not answer in time (NNI: requests.ReadTimeout)."""
-
-
-class InvalidResponseError(NniExpError, requests.exceptions.JSONDecodeError):
-    """The manager answered with a body that is not JSON (NNI: requests.JSONDecodeError)."""
-
-    def __init__(self, method: str, url: str, body: str) -> None:
-        shown = body if len(body) <= 200 else body[:200] + "..."
-        super().__init__(f"{method} {url} answered a non-JSON body: {shown!r}", body, 0)
-        self.method = method
-        self.url = url
-        self.body = body
-
-
 class ExperimentStalledError(NniExpError, RuntimeError):
     """A client waits on a fake manager that can never change again.
 
@@ -226,3 +162,33 @@ class TimePatchError(NniExpError, RuntimeError):
 
 class MissingConfigError(ConfigError, AssertionError):
     """An experiment was started without a config (NNI: a bare AssertionError)."""
+
+
+#: The errors defined in :mod:`nni_exp.http_errors` (subclasses of ``requests`` exceptions).
+HTTP_ERRORS = frozenset({
+    "ManagerError", "TrialNotFoundError", "ReadonlyExperimentError", "TrialLimitReachedError", "UnknownUpdateTypeError",
+    "ManagerUnreachableError", "ManagerTimeoutError", "InvalidResponseError",
+})
+
+if TYPE_CHECKING:
+    from .http_errors import (
+        InvalidResponseError,
+        ManagerError,
+        ManagerTimeoutError,
+        ManagerUnreachableError,
+        ReadonlyExperimentError,
+        TrialLimitReachedError,
+        TrialNotFoundError,
+        UnknownUpdateTypeError,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """The errors of :data:`HTTP_ERRORS`, imported on first use (with ``requests``)."""
+    if name in HTTP_ERRORS:
+        from . import http_errors
+
+        value = getattr(http_errors, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

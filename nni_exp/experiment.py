@@ -10,9 +10,11 @@ import os
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TypeVar, Union
 
+from . import errors
 from .backend import Backend, ManagerArgs, ManagerProcess, RunMode
 from .backends import resolve_backend
 from .config import ExperimentConfig, diff
+from .config.base import canonical_json
 from .data import TrialJob, TrialMetricData, TrialResult
 from .durations import parse_duration
 from .errors import (
@@ -22,8 +24,8 @@ from .errors import (
     ExperimentNotRunningError,
     InvalidArgumentError,
     MissingConfigError,
-    TrialNotFoundError,
 )
+from .gc_pause import gc_paused
 from .ids import check_experiment_id, generate_experiment_id
 from .interrupts import reraises_keyboard_interrupts
 from .json_values import MAX_SAFE_INTEGER, json_value_problem
@@ -177,7 +179,7 @@ class Experiment:
         config = self.config.canonical_copy()
         if config.use_annotation:
             raise RuntimeError("NNI annotation is not supported by Python experiment API.")
-        config_json = config.json()
+        config_json = canonical_json(config)  # json() would canonicalize the copy again
         log_level = str(config.log_level)
         if debug and log_level not in ("debug", "trace"):
             log_level = "debug"
@@ -377,12 +379,13 @@ class Experiment:
         :class:`~nni_exp.errors.InvalidTrialIdError` for one no manager can have produced."""
         answer = self._request("GET", trial_path("/trial-jobs", trial_job_id))
         if not answer:  # the real manager answers 200 with an empty body
-            raise TrialNotFoundError(trial_job_id)
+            raise errors.TrialNotFoundError(trial_job_id)
         return TrialJob(**answer)
 
     def list_trial_jobs(self) -> List[TrialJob]:
         """All trial jobs, in submission order."""
-        return [TrialJob(**job) for job in self._request("GET", "/trial-jobs")]
+        with gc_paused():
+            return [TrialJob(**job) for job in self._request("GET", "/trial-jobs")]
 
     def get_job_statistics(self) -> List[Dict[str, Any]]:
         """``[{'trialJobStatus': status, 'trialJobNumber': count}, ...]`` for statuses present."""
@@ -396,8 +399,9 @@ class Experiment:
         """
         path = "/metric-data" if trial_job_id is None else trial_path("/metric-data", trial_job_id)
         metrics: Dict[str, List[TrialMetricData]] = {}
-        for metric in self._request("GET", path):
-            metrics.setdefault(metric["trialJobId"], []).append(TrialMetricData(**metric))
+        with gc_paused():
+            for metric in self._request("GET", path):
+                metrics.setdefault(metric["trialJobId"], []).append(TrialMetricData(**metric))
         return metrics
 
     def get_experiment_profile(self) -> Dict[str, Any]:
@@ -417,7 +421,8 @@ class Experiment:
 
     def export_data(self) -> List[TrialResult]:
         """Parameters and final result of every succeeded trial."""
-        return [TrialResult(**item) for item in self._request("GET", "/export-data")]
+        with gc_paused():
+            return [TrialResult(**item) for item in self._request("GET", "/export-data")]
 
     # ------------------------------------------------------------------ updates
 

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import urlsplit
 
-from .errors import (
-    InvalidResponseError,
-    ManagerError,
-    ReadonlyExperimentError,
-    TrialLimitReachedError,
-    TrialNotFoundError,
-    UnknownUpdateTypeError,
-)
+from . import errors, fast_json
+
+if TYPE_CHECKING:
+    from .errors import ManagerError
 
 __all__ = ["API_ROOT", "DEFAULT_TIMEOUT", "build_url", "strip_prefix", "decode_answer", "error_for_answer"]
 
@@ -51,9 +47,9 @@ def decode_answer(method: str, url: str, status: int, text: str, response: Any =
     if method.upper() in ("PUT", "DELETE") or not text:
         return None
     try:
-        return json.loads(text)
+        return fast_json.loads(text)
     except ValueError:
-        raise InvalidResponseError(method.upper(), url, text) from None
+        raise errors.InvalidResponseError(method.upper(), url, text) from None
 
 
 def error_for_answer(method: str, url: str, status: int, text: str, response: Any = None) -> ManagerError:
@@ -63,15 +59,15 @@ def error_for_answer(method: str, url: str, status: int, text: str, response: An
     path = urlsplit(url).path
     trial_match = _TRIAL_PATH.search(path)
     if "readonly mode" in message:
-        return ReadonlyExperimentError(method, url, status, message, response)
+        return errors.ReadonlyExperimentError(method, url, status, message, response)
     if message == "reach maxTrialNum":
-        return TrialLimitReachedError(method, url, status, message, response)
+        return errors.TrialLimitReachedError(method, url, status, message, response)
     if trial_match and (status == 404 or "isEarlyStopped" in message):
         # 404: the fake's answer; the isEarlyStopped TypeError text: the real manager's.
-        return TrialNotFoundError(trial_match.group(1), method, url, status, response)
+        return errors.TrialNotFoundError(trial_match.group(1), method, url, status, response)
     if method == "PUT" and status == 400 and path.rstrip("/").endswith("/experiment"):
-        return UnknownUpdateTypeError(method, url, status, message, response)
-    return ManagerError(method, url, status, message, response)
+        return errors.UnknownUpdateTypeError(method, url, status, message, response)
+    return errors.ManagerError(method, url, status, message, response)
 
 
 def _error_message(text: str) -> str:

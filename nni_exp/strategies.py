@@ -15,9 +15,10 @@
 The ``RuleBasedStateMachine`` over the Experiment API built on these strategies is
 ``nni_exp.testing.ExperimentStateMachine`` (:mod:`nni_exp.testing.state_machine`).
 
-The ``hypothesis`` entry point :func:`_register_type_strategies` makes ``st.from_type`` (and
-``st.builds`` on annotated functions) work for ``ExperimentConfig``, ``AlgorithmConfig`` and
-:class:`TrialBehaviour`.
+``st.from_type`` (and ``st.builds`` on annotated functions) works for ``ExperimentConfig`` and
+``AlgorithmConfig`` through the ``hypothesis`` entry point (:mod:`nni_exp.hypothesis_entry`, which
+imports this module only when hypothesis resolves one of them), and for :class:`TrialBehaviour` once
+this module is imported.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from typing import Any
 
 
 def _register_type_strategies() -> None:
-    """Entry point of the ``hypothesis`` group: registers strategies for nni-exp's types.
+    """Registers strategies for nni-exp's types (the ``hypothesis`` entry point of releases before
+    :mod:`nni_exp.hypothesis_entry`, which installed copies may still name).
 
     Hypothesis runs it while it is being imported, so it is defined before this module imports
     hypothesis (importing this module first must not break ``import hypothesis``). It only

@@ -107,16 +107,16 @@ class _ExportsTheWrongMetric(_BrokenFake):
         store = manager.store
         if getattr(store, "_planted", False):
             return
-        original = store.export_data
+        original = store._exported  # one trial's export entries, behind export_data() and /export-data
 
-        def export_data() -> List[Dict[str, Any]]:
-            rows = original()
+        def exported(record: Dict[str, Any]) -> List[Dict[str, Any]]:
+            rows = original(record)
             for row in rows:
                 first = next(m for m in store.metrics if m["trialJobId"] == row["trialJobId"])
                 row["value"] = json.loads(first["data"])
             return rows
 
-        store.export_data = export_data
+        store._exported = exported
         store._planted = True
 
 

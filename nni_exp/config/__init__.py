@@ -6,6 +6,8 @@ check it with ``validate()``, and get what the NNI manager accepts with ``json()
 are converted as ``nnictl create`` converts them), with errors in the file's terms.
 """
 
+import sys
+
 from .algorithm import AlgorithmConfig, CustomAlgorithmConfig
 from .base import MISSING, ConfigBase, ConfigFileError, UnknownFieldError
 from .diff import diff
@@ -68,3 +70,10 @@ __all__ = [
     "InvalidConfigPathError",
     "diff",
 ]
+
+# hypothesis ran nni-exp's entry point (nni_exp.hypothesis_entry) before this package was imported:
+# the strategies of its types are registered now. (Found in sys.modules, not imported: a session
+# without hypothesis never loads it.)
+_hypothesis_entry = sys.modules.get("nni_exp.hypothesis_entry")
+if _hypothesis_entry is not None:
+    _hypothesis_entry.register_config_types()

@@ -32,6 +32,7 @@ __all__ = [
     "MISSING",
     "PathLike",
     "ConfigBase",
+    "canonical_json",
     "UnknownFieldError",
     "ConfigFileError",
     "is_missing",
@@ -467,9 +468,7 @@ class ConfigBase:
 
     def json(self) -> dict[str, Any]:
         """The canonical config as a JSON-ready dict: camelCase keys, None-valued fields omitted."""
-        result = _to_json(self.canonical_copy())
-        assert isinstance(result, dict)
-        return result
+        return canonical_json(self.canonical_copy())
 
     # -- hooks for subclasses -------------------------------------------------------------------
 
@@ -651,6 +650,14 @@ def _children(value: Any, where: str) -> Iterator[tuple[str, ConfigBase]]:
         for index, item in enumerate(value):
             if isinstance(item, ConfigBase):
                 yield f"{where}[{index}]", item
+
+
+def canonical_json(canonical: ConfigBase) -> dict[str, Any]:
+    """What ``json()`` returns, for a config that :meth:`ConfigBase.canonical_copy` already returned:
+    without canonicalizing it a second time (the config must not have been changed since)."""
+    result = _to_json(canonical)
+    assert isinstance(result, dict)
+    return result
 
 
 def _to_json(value: Any) -> Any:

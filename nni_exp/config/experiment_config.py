@@ -4,10 +4,9 @@ import json
 import logging
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from typing import Any, Literal, Optional, Union
-
-import yaml
 
 from ..durations import parse_duration
 from ..errors import ConfigError
@@ -114,8 +113,8 @@ class ExperimentConfig(ConfigBase):
                 description = describe_json_error(error)
                 problem = f"is not valid JSON: {description}"
                 shown = f"{type(error).__name__}({description!r})"
-            elif isinstance(error, yaml.YAMLError):  # its repr shows <yaml.error.Mark object at 0x...>
-                description = describe_yaml_error(error)
+            elif _is_yaml_error(error):  # its repr shows <yaml.error.Mark object at 0x...>
+                description = describe_yaml_error(error)  # type: ignore[arg-type]  # a YAMLError
                 problem = f"is not valid YAML: {description}"
                 shown = f"{type(error).__name__}({description!r})"
             else:
@@ -213,3 +212,9 @@ def _guess_ipv4_address() -> str:
             return str(probe.getsockname()[0])
     except OSError:
         return "this machine's IP address"
+
+
+def _is_yaml_error(error: BaseException) -> bool:
+    """Whether ``error`` is a ``yaml.YAMLError`` (if yaml is not imported, it raised nothing)."""
+    yaml = sys.modules.get("yaml")
+    return yaml is not None and isinstance(error, yaml.YAMLError)

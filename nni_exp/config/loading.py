@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, TypeVar, Union
 
-import yaml
-
 from ..errors import ConfigError
 from ..reprs import short_repr
 from .algorithm import _AlgorithmConfig
@@ -153,6 +151,8 @@ def _read_mapping(path: Union[str, os.PathLike[str]], source: str, wrap_os_error
             raise
         message = f"{source}: cannot read the config file: {describe_read_error(error)}"
         raise _about_the_file(UnreadableConfigFileError(message), source) from None
+    import yaml  # imported when a file is read: a config built in code never pays for it
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:

@@ -142,6 +142,10 @@ def _limit(value: Any) -> float:
     return float(value)
 
 
+#: The strategies of ``configs()``, ``behaviours()``, ... by (state-machine class, method name).
+_STRATEGIES: Dict[Tuple[type, str], st.SearchStrategy[Any]] = {}
+
+
 class ExperimentStateMachine(RuleBasedStateMachine):
     """Random sequences of Experiment API calls on a fake manager, checked against NNI's invariants.
 
@@ -179,6 +183,8 @@ class ExperimentStateMachine(RuleBasedStateMachine):
         self.exec_duration = 0
 
     # ------------------------------------------------------------------ what is drawn (override these)
+    # Each of these is called once per state-machine class (see _strategy): building and validating
+    # these composite strategies for every example cost more than running it.
 
     def configs(self) -> st.SearchStrategy[Any]:
         """Configs of the experiment: small spaces and limits, so that examples stay fast."""
@@ -198,6 +204,14 @@ class ExperimentStateMachine(RuleBasedStateMachine):
     def search_space_updates(self) -> st.SearchStrategy[Dict[str, Any]]:
         """Search spaces for ``update_search_space``."""
         return search_spaces(max_size=3, max_depth=2)
+
+    def _strategy(self, name: str) -> st.SearchStrategy[Any]:
+        """``getattr(self, name)()``, built once per class and reused by every example."""
+        key = (type(self), name)
+        strategy = _STRATEGIES.get(key)
+        if strategy is None:
+            strategy = _STRATEGIES[key] = getattr(self, name)()
+        return strategy
 
     def make_backend(self, trial: TrialBehaviour, seed: int) -> FakeManager:
         """The fake machine the experiment runs on."""
@@ -233,8 +247,8 @@ class ExperimentStateMachine(RuleBasedStateMachine):
     @initialize(data=st.data())
     def setup(self, data: st.DataObject) -> None:
         """Draw the config, the scripted trials and the fake's seed, and start the experiment."""
-        self.config = data.draw(self.configs(), label="config")
-        self.behaviour = data.draw(self.behaviours(), label="trials")
+        self.config = data.draw(self._strategy("configs"), label="config")
+        self.behaviour = data.draw(self._strategy("behaviours"), label="trials")
         seed = data.draw(st.integers(0, 2 ** 32 - 1), label="seed")
         self.fake = self.make_backend(self.behaviour, seed)
         self.exp = Experiment(self.config, backend=self.fake)
@@ -295,7 +309,7 @@ class ExperimentStateMachine(RuleBasedStateMachine):
     def update_search_space(self, data: st.DataObject) -> None:
         """``update_search_space()`` (once the tuner is connected: before that the real manager hangs)."""
         assert self.exp is not None
-        space = data.draw(self.search_space_updates(), label="search space")
+        space = data.draw(self._strategy("search_space_updates"), label="search space")
         self.exp.update_search_space(space)
         self.current_space = space
         self.spaces.append(space)
