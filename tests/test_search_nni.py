@@ -114,7 +114,8 @@ def test_experiments_in_one_process_do_not_share_nnis_globals() -> None:
     """Two experiments interleaved: each counts parameter ids from 0 and gets the sequence it gets alone."""
     import nni.runtime.msg_dispatcher as dispatcher_module
 
-    before = (dispatcher_module._next_parameter_id, dispatcher_module._trial_params)
+    # What a fresh process has (an experiment of an earlier test may still own the modules now).
+    before = (0, {})
     alone = run_to_end(FakeManager(three_second_trial, seed=5), max_trial_number=6)
     fake = FakeManager(three_second_trial, seed=5)
     first = Experiment(make_config(max_trial_number=6), backend=fake)
