@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Tuple, Union
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .js_numbers import js_to_number
 from .simulator import RequestRejected, SimulatedManager
 from .wire import js_dumps
 
@@ -358,7 +359,7 @@ def _metrics(request: _Request) -> RouterResponse:
 
 @_route("GET", "/metric-data-range/([^/]+)/([^/]+)")
 def _metric_range(request: _Request) -> RouterResponse:
-    low, high = (_js_number_text(text) for text in request.params)
+    low, high = (js_to_number(text, missing=0.0) for text in request.params)  # Number() of the path text
     return _ok(request.manager.metrics_in_sequence_range(low, high))
 
 
@@ -399,13 +400,6 @@ def _tensorboard_missing(_request: _Request) -> RouterResponse:
 
 for _method in ("GET", "PUT", "DELETE"):
     _route(_method, "/tensorboard/([^/]+)")(_tensorboard_missing)
-
-
-def _js_number_text(text: str) -> float:
-    try:
-        return float(text) if text.strip() else 0.0
-    except ValueError:
-        return float("nan")
 
 
 def route_table() -> List[Tuple[str, str]]:

@@ -340,17 +340,17 @@ class SimulatedManager:
             return math.inf
         if value is None:
             raise DurationError("Cannot read properties of null (reading 'toLowerCase')")
-        return _node_seconds(value)
+        return js_to_seconds(value)
 
     def _max_trial_number(self) -> float:
         """``maxTrialNumber`` as the manager compares it: no limit when unset, ``null`` is 0."""
         value = self._params.get("maxTrialNumber", UNDEFINED)
         if value is UNDEFINED:
             return math.inf
-        return _js_number(value, missing=0.0)
+        return js_to_number(value, missing=0.0)
 
     def _concurrency(self) -> float:
-        return _js_number(self._params.get("trialConcurrency"), missing=0)
+        return js_to_number(self._params.get("trialConcurrency"), missing=0)
 
     # ------------------------------------------------------------------ operations (called by the router)
 
@@ -958,7 +958,7 @@ class SimulatedManager:
                                   "(the real manager never answers this request)", 400)
         if update_type == "TRIAL_CONCURRENCY":
             value = new_params.get("trialConcurrency")
-            number = _js_number(value, missing=math.nan)
+            number = js_to_number(value, missing=math.nan)
             if math.isnan(number):
                 raise RequestRejected(f"trialConcurrency must be a number, got {value!r}", 400)
             _refuse_infinite_concurrency(value)
@@ -1147,16 +1147,7 @@ def _refuse_infinite_concurrency(value: Any) -> None:
     """Refuse (400) a ``trialConcurrency`` that JavaScript reads as an infinity (``1e400``, ``"1e400"``,
     ``"-Infinity"``): the real manager asks its tuner for ``Infinity`` (later ``NaN``) trials, the
     tuner's dispatcher dies on that request, and the experiment stays RUNNING with no trial for ever."""
-    if math.isinf(_js_number(value, missing=math.nan)):
+    if math.isinf(js_to_number(value, missing=math.nan)):
         raise RequestRejected(f"trialConcurrency must be a finite number, got {value!r} (the real manager asks "
                               "its tuner for Infinity trials and the tuner dies)", 400)
 
-
-def _js_number(value: Any, missing: float) -> float:
-    """How JavaScript compares ``value`` with a number (NaN when it is not numeric)."""
-    return js_to_number(value, missing)
-
-
-def _node_seconds(value: Any) -> float:
-    """The manager's ``toSeconds`` (:func:`fakes.js_numbers.js_to_seconds`)."""
-    return js_to_seconds(value)

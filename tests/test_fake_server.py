@@ -29,6 +29,8 @@ from nni_exp.launcher import manifest_record
 from nni_exp.manifest_file import HOME_ENV_VAR, ManifestFile
 from nni_exp.testing.backends import free_port
 
+from .conftest import make_config
+
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent
 API = "/api/v1/nni"
@@ -169,6 +171,18 @@ class ServerProcess:
         self.proc.wait(timeout=10)
 
 
+def real_backend_on_fake_server(tmp_path: Path, time_scale: float) -> Any:
+    """nni-exp's real backend launching ``python -m fakes.server`` (scripted quick trials) in ``tmp_path``."""
+    from nni_exp.real import RealBackend
+
+    return RealBackend(
+        home=tmp_path / "home",
+        manager_command=[sys.executable, "-m", "fakes.server", "--time-scale", str(time_scale),
+                         "--trial", "test_fake_server_helpers:quick_trial"],
+        env={"PYTHONPATH": os.pathsep.join([str(TESTS_DIR), str(REPO_DIR)])},
+    )
+
+
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Start server processes; every one is killed (if still running) and reaped at the end."""
@@ -272,23 +286,10 @@ def test_connections_kept_alive_or_closed_as_asked(servers: Callable[..., Server
 
 def test_launched_by_nni_exp_real_backend(tmp_path: Path) -> None:
     """``RealBackend(manager_command=[python, -m, fakes.server, ...])`` runs an experiment on it."""
-    from nni_exp import Experiment, ExperimentConfig
-    from nni_exp.real import RealBackend
+    from nni_exp import Experiment
 
-    config = ExperimentConfig("local")
-    config.trial_command = "python3 trial.py"
-    config.search_space = {"x": {"_type": "uniform", "_value": [0, 1]}}
-    assert config.tuner is not None
-    config.tuner.name = "Random"
-    config.trial_concurrency = 2
-    config.max_trial_number = 4
-    config.experiment_working_directory = str(tmp_path / "experiments")
-    backend = RealBackend(
-        home=tmp_path / "home",
-        manager_command=[sys.executable, "-m", "fakes.server", "--time-scale", "100",
-                         "--trial", "test_fake_server_helpers:quick_trial"],
-        env={"PYTHONPATH": os.pathsep.join([str(TESTS_DIR), str(REPO_DIR)])},
-    )
+    config = make_config(experiment_working_directory=str(tmp_path / "experiments"))
+    backend = real_backend_on_fake_server(tmp_path, time_scale=100)
     experiment = Experiment(config, backend=backend)
     experiment.start(free_port())
     try:

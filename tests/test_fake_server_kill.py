@@ -15,16 +15,17 @@ import json
 import os
 import random
 import signal
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any, Optional
 
-from nni_exp import Experiment, ExperimentConfig
+from nni_exp import Experiment
 from nni_exp.errors import NniExpError
-from nni_exp.real import RealBackend
 from nni_exp.testing.backends import free_port
+
+from .conftest import make_config
+from .test_fake_server import real_backend_on_fake_server
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent
@@ -99,20 +100,9 @@ def manifest_problem(path: Path, experiment_id: str) -> Optional[str]:
 
 def test_kill_9_at_random_moments_then_resume_loses_nothing_the_client_read(tmp_path: Path) -> None:
     rng = random.Random(8005)
-    config = ExperimentConfig("local")
-    config.trial_command = "python3 trial.py"
-    config.search_space = {"x": {"_type": "uniform", "_value": [0, 1]}}
-    assert config.tuner is not None
-    config.tuner.name = "Random"
-    config.trial_concurrency = 4
-    config.max_trial_number = 100_000
-    config.experiment_working_directory = str(tmp_path / "experiments")
-    backend = RealBackend(
-        home=tmp_path / "home",
-        manager_command=[sys.executable, "-m", "fakes.server", "--time-scale", "20",
-                         "--trial", "test_fake_server_helpers:quick_trial"],
-        env={"PYTHONPATH": os.pathsep.join([str(TESTS_DIR), str(REPO_DIR)])},
-    )
+    config = make_config(trial_concurrency=4, max_trial_number=100_000,
+                         experiment_working_directory=str(tmp_path / "experiments"))
+    backend = real_backend_on_fake_server(tmp_path, time_scale=20)
     experiment = Experiment(config, backend=backend)
     experiment.start(free_port())
     known_trials: dict[str, tuple[str, Any]] = {}
