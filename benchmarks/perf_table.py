@@ -30,10 +30,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import heapq
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -425,9 +427,16 @@ def row_real_lifecycle(table: Table, repeat: int) -> None:
 # ---------------------------------------------------------------------- 10-11. imports
 
 
+_BYTECODE_CACHE = tempfile.mkdtemp(prefix="nni-exp-perf-pycache-")
+atexit.register(shutil.rmtree, _BYTECODE_CACHE, True)
+
+
 def interpreter_seconds(code: str, env: Optional[Dict[str, str]] = None) -> float:
-    """Wall seconds of a fresh interpreter running ``code`` (this repository first on the path)."""
-    environment = {**os.environ, "PYTHONPATH": str(REPO_DIR), **(env or {})}
+    """Wall seconds of a fresh interpreter running ``code`` (this repository first on the path), its
+    modules' bytecode cached as in any installed package (in a throw-away cache: ``PYTHONDONTWRITEBYTECODE``
+    would otherwise make every run compile every module again)."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO_DIR), "PYTHONPYCACHEPREFIX": _BYTECODE_CACHE, **(env or {})}
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], env=environment, check=True)
     return time.perf_counter() - started
@@ -448,6 +457,8 @@ def row_imports(table: Table, repeat: int) -> None:
     with_entry = f"import hypothesis, importlib; importlib.import_module({module!r}).{function}()"
     no_plugins = {"HYPOTHESIS_NO_PLUGINS": "1"}
     bare, fakes, hyp_plain, hyp_plugins = [], [], [], []
+    for code, env in (("pass", None), ("import fakes", None), (with_entry, no_plugins)):
+        interpreter_seconds(code, env)  # compiles and caches the bytecode
     for _ in range(runs):  # interleaved, so that load changes hit every variant alike
         bare.append(interpreter_seconds("pass"))
         fakes.append(interpreter_seconds("import fakes"))

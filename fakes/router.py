@@ -65,6 +65,8 @@ class _Request:
 
 _Handler = Callable[[_Request], RouterResponse]
 _ROUTES: List[Tuple[str, re.Pattern[str], _Handler]] = []
+#: ``_ROUTES`` by method, in the same order.
+_ROUTES_BY_METHOD: Dict[str, List[Tuple[re.Pattern[str], _Handler]]] = {}
 
 
 def _route(method: str, pattern: str) -> Callable[[_Handler], _Handler]:
@@ -72,6 +74,7 @@ def _route(method: str, pattern: str) -> Callable[[_Handler], _Handler]:
 
     def register(handler: _Handler) -> _Handler:
         _ROUTES.append((method, compiled, handler))
+        _ROUTES_BY_METHOD.setdefault(method, []).append((compiled, handler))
         return handler
 
     return register
@@ -132,9 +135,7 @@ def _api(manager: SimulatedManager, method: str, api_path: str, query_text: str,
         parsed_body = _parse_body(body)
     except ValueError as error:
         return _error(400, f"malformed JSON body: {error}")
-    for registered, pattern, handler in _ROUTES:
-        if registered != route_method:
-            continue
+    for pattern, handler in _ROUTES_BY_METHOD.get(route_method, ()):
         match = pattern.match(api_path)
         if match:
             params = tuple(decode_param(g) for g in match.groups() if g is not None)
@@ -181,6 +182,8 @@ def decode_param(raw: str) -> str:
 
 def _undecodable_param(api_path: str) -> Union[str, None]:
     """The first parameter of the first route matching ``api_path`` that Express cannot decode."""
+    if "%" not in api_path:  # nothing to decode
+        return None
     for _method, pattern, _handler in _ROUTES:
         match = pattern.match(api_path)
         if match:

@@ -24,7 +24,6 @@ every tick, and the tests check that both give the same experiment.
 
 from __future__ import annotations
 
-import datetime
 import functools
 import heapq
 import json
@@ -42,6 +41,7 @@ from .js_numbers import DurationError, js_to_number, js_to_seconds
 from .search import DispatcherLog, DispatcherProcess, SearchInfo, SearchRequest, SearchStartError
 from .search import commands as cmd
 from .store import ExperimentStore, hyper_parameter_entry
+from .trial_files import ScriptedTrialFiles, log_stamp
 from .trials import TrialContext, TrialFunction, TrialScript, run_trial_function
 from .wire import UNDEFINED, js_dumps, js_dumps_strings, py_dumps
 
@@ -786,14 +786,9 @@ class SimulatedManager:
         self._tracked[trial_id] = trial
         self.store.add_event("RUNNING", trial_id, self._ms(), form.value, trial.log_path, form.sequence_id,
                              "local-env", hyper=hyper)
-        self.store.trial_files[trial_id] = {
-            # NNI's trial runtime logs this first, when the trial connects to its channel
-            "trial.log": self._trial_log_line(0.0, "INFO (nni.runtime.trial_command_channel.v3/MainThread) Connect to "
-                                              f"trial command channel http://localhost:{self.args.port}"
-                                              f"/env/local-env/{trial_id}"),
-            "trial.stdout": "",
-            "trial.stderr": script.stderr,
-        }
+        # NNI's trial runtime logs a first line when the trial connects to its channel
+        self.store.trial_files[trial_id] = ScriptedTrialFiles(self.world.epoch_ms(self._now) // 1000, self.args.port,
+                                                              trial_id, script.stderr)
         for offset, line in script.log_lines:
             self._schedule(offset, functools.partial(self._append_trial_log, trial, line))
         for offset, value in script.intermediate:
@@ -883,7 +878,7 @@ class SimulatedManager:
 
     def _trial_log_line(self, offset: float, text: str) -> str:
         """A ``trial.log`` line as NNI's trial runtime writes it, ``offset`` seconds from now."""
-        return f"[{_log_stamp(self.world.epoch_ms(self._now + offset) // 1000)}] {text}\n"
+        return f"[{log_stamp(self.world.epoch_ms(self._now + offset) // 1000)}] {text}\n"
 
     def _append_trial_log(self, trial: _LiveTrial, line: str) -> None:
         """What a scripted trial printed reaches its ``trial.log`` when it printed it."""
@@ -1123,13 +1118,6 @@ def _read_trial_file(path: str, filename: str, text: bool) -> Tuple[str, bool]:
         return data.decode("latin-1"), False
     content = data.decode("utf-8", "replace")
     return content or f"{filename} is empty.", True
-
-
-@functools.lru_cache(maxsize=64)
-def _log_stamp(epoch_second: int) -> str:
-    """``YYYY-mm-dd HH:MM:SS`` in local time, as NNI's trial runtime stamps its log lines (trials that
-    start in the same second share the text)."""
-    return f"{datetime.datetime.fromtimestamp(epoch_second):%Y-%m-%d %H:%M:%S}"
 
 
 def _has_end_time(profile: Dict[str, Any]) -> bool:

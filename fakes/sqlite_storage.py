@@ -37,11 +37,12 @@ import sqlite3
 import threading
 from contextlib import closing
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Mapping, Optional, Union
 
 from nni_exp.sqlite_journal import roll_back_interrupted_write
 
 from .store import TERMINAL_EVENTS, ExperimentStore
+from .trial_files import TRIAL_FILE_NAMES
 from .wire import UNDEFINED, js_dumps
 
 __all__ = ["SqliteStorage", "database_path", "trials_directory", "SCHEMA", "TRIAL_FILE_NAMES"]
@@ -76,9 +77,6 @@ create table if not exists ExperimentProfile (
     revision integer);
 create index if not exists ExperimentProfile_id on ExperimentProfile(id);
 """
-
-#: The files of a local trial's directory.
-TRIAL_FILE_NAMES = ("trial.log", "trial.stdout", "trial.stderr")
 
 _INSERT = {
     "ExperimentProfile": "insert into ExperimentProfile values (?,?,?,?,?,?,?,?)",
@@ -120,7 +118,7 @@ class _Attachment:
         self._queue_lock = threading.Lock()
         self._write_lock = threading.Lock()
         #: The trial file dicts already on disk, by trial id (identity: a re-run trial gets new files).
-        self._written_files: dict[str, dict[str, str]] = {}
+        self._written_files: dict[str, Mapping[str, str]] = {}
 
     def on_change(self, kind: str, row: dict[str, Any]) -> None:
         """The store's listener: turn the change into an SQL row now (the store keeps changing)."""
@@ -133,7 +131,7 @@ class _Attachment:
         with self._queue_lock:
             self._pending.extend(rows)
 
-    def mark_files_written(self, trial_job_id: str, files: dict[str, str]) -> None:
+    def mark_files_written(self, trial_job_id: str, files: Mapping[str, str]) -> None:
         self._written_files[trial_job_id] = files
 
     def flush(self) -> None:

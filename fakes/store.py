@@ -7,7 +7,8 @@ date as events arrive instead of being replayed on every query. A store outlives
 process that wrote it, which is what resume and view read.
 
 Each trial's wire JSON (as ``GET /trial-jobs`` and ``/export-data`` show it) and each metric row's is
-encoded once and kept until the trial changes: a query joins ready-made texts. A trial that ended
+encoded once and kept until the trial changes: a query joins ready-made texts. Metric rows are kept
+as tuples (a third of a dict's memory; there is one per reported result) and shown as dicts. A trial that ended
 changes only on a rare event (``USER_TO_CANCEL`` after the end, a first final metric), which drops
 its texts.
 """
@@ -15,7 +16,7 @@ its texts.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from .wire import js_dumps
 
@@ -29,6 +30,15 @@ HyperParameterEntry = Tuple[Any, str]
 
 TERMINAL_EVENTS = frozenset({"SUCCEEDED", "FAILED", "USER_CANCELED", "SYS_CANCELED", "EARLY_STOPPED"})
 
+#: The columns of a metric row, in the order the manager writes them.
+METRIC_FIELDS = ("timestamp", "trialJobId", "parameterId", "type", "sequence", "data")
+#: A metric row as the store keeps it: its values in :data:`METRIC_FIELDS` order.
+_MetricRow = Tuple[Any, ...]
+
+
+def _metric_dict(row: _MetricRow) -> Dict[str, Any]:
+    return dict(zip(METRIC_FIELDS, row))
+
 
 class ExperimentStore:
     """Profile revisions, trial events folded into records, metrics and imported data."""
@@ -40,17 +50,17 @@ class ExperimentStore:
         #: The ``parameter_index`` values seen per trial, for trials with more than one hyper-parameter
         #: string (a trial's first index is read back from its only string instead).
         self._parameter_indexes: Dict[str, set] = {}
-        self.metrics: List[Dict[str, Any]] = []
-        self._final_metrics: Dict[str, Dict[str, Any]] = {}
+        self._metrics: List[_MetricRow] = []
+        self._final_metrics: Dict[str, _MetricRow] = {}
         #: Wire JSON of each trial record as ``GET /trial-jobs`` lists it, dropped when the trial changes.
         self._trial_texts: Dict[str, str] = {}
         #: Wire JSON of each trial's ``/export-data`` entries (joined by commas; '' for none), same life.
         self._export_texts: Dict[str, str] = {}
-        #: Wire JSON of ``metrics[i]``, for the first ``len(_metric_texts)`` rows (rows never change).
+        #: Wire JSON of ``_metrics[i]``, for the first ``len(_metric_texts)`` rows (rows never change).
         self._metric_texts: List[str] = []
         self.imported_data: List[str] = []
         #: Trial output files (trial.log, trial.stdout, trial.stderr) by trial id.
-        self.trial_files: Dict[str, Dict[str, str]] = {}
+        self.trial_files: Dict[str, Mapping[str, str]] = {}
         self._listeners: List[StoreListener] = []
 
     # -- change notification (incremental persistence)
@@ -164,7 +174,7 @@ class ExperimentStore:
         if record["status"] == "SUCCEEDED":
             final = self._final_metrics.get(record["trialJobId"])
             if final is not None:
-                item["finalMetricData"] = [dict(final)]
+                item["finalMetricData"] = [_metric_dict(final)]
         return item
 
     def trials_json(self, status: Optional[str] = None) -> str:
@@ -200,36 +210,42 @@ class ExperimentStore:
     # -- metrics
     def add_metric(self, row: Dict[str, Any]) -> None:
         """Store a metric row ``{timestamp, trialJobId, parameterId, type, sequence, data}``."""
-        self.metrics.append(row)
+        kept = (row["timestamp"], row["trialJobId"], row["parameterId"], row["type"], row["sequence"], row["data"])
+        self._metrics.append(kept)
         if self._listeners:
             self._notify("metric", row)
-        if row["type"] == "FINAL":
-            trial_job_id = row["trialJobId"]
+        if kept[3] == "FINAL":
+            trial_job_id = kept[1]
             if trial_job_id not in self._final_metrics:
-                self._final_metrics[trial_job_id] = row
+                self._final_metrics[trial_job_id] = kept
                 self._trial_texts.pop(trial_job_id, None)
                 self._export_texts.pop(trial_job_id, None)
+
+    @property
+    def metrics(self) -> List[Dict[str, Any]]:
+        """Every metric row, in arrival order (new dicts)."""
+        return [_metric_dict(row) for row in self._metrics]
 
     def metric_rows(self, trial_job_id: Optional[str] = None,
                     metric_type: Optional[str] = None) -> List[Dict[str, Any]]:
         return [
-            dict(row) for row in self.metrics
-            if (trial_job_id is None or row["trialJobId"] == trial_job_id)
-            and (metric_type is None or row["type"] == metric_type)
+            _metric_dict(row) for row in self._metrics
+            if (trial_job_id is None or row[1] == trial_job_id)
+            and (metric_type is None or row[3] == metric_type)
         ]
 
     def metrics_json(self, trial_job_id: Optional[str] = None, metric_type: Optional[str] = None) -> str:
         """:meth:`metric_rows` as wire JSON."""
         texts = self._metric_texts
-        rows = self.metrics
+        rows = self._metrics
         if len(texts) < len(rows):
-            texts.extend(js_dumps(row) for row in rows[len(texts):])
+            texts.extend(js_dumps(_metric_dict(row)) for row in rows[len(texts):])
         if trial_job_id is None and metric_type is None:
             return "[" + ",".join(texts) + "]"
         return "[" + ",".join(
             text for row, text in zip(rows, texts)
-            if (trial_job_id is None or row["trialJobId"] == trial_job_id)
-            and (metric_type is None or row["type"] == metric_type)
+            if (trial_job_id is None or row[1] == trial_job_id)
+            and (metric_type is None or row[3] == metric_type)
         ) + "]"
 
     def export_data(self) -> List[Dict[str, Any]]:
@@ -261,13 +277,13 @@ class ExperimentStore:
             return []
         trial_job_id = record["trialJobId"]
         if len(hyper) == 1:
-            return [{"parameter": json.loads(hyper[0]).get("parameters"), "value": json.loads(final["data"]),
+            return [{"parameter": json.loads(hyper[0]).get("parameters"), "value": json.loads(final[5]),
                      "trialJobId": trial_job_id}]
         by_parameter_id = {}
         for text in hyper:
             parsed = json.loads(text)
             by_parameter_id[parsed.get("parameter_id")] = parsed.get("parameters")
-        values = {_number(final["parameterId"]): json.loads(final["data"])}
+        values = {_number(final[2]): json.loads(final[5])}
         return [{"parameter": parameters, "value": values[parameter_id], "trialJobId": trial_job_id}
                 for parameter_id, parameters in by_parameter_id.items() if values.get(parameter_id)]
 

@@ -6,33 +6,48 @@ check it with ``validate()``, and get what the NNI manager accepts with ``json()
 are converted as ``nnictl create`` converts them), with errors in the file's terms.
 """
 
+import importlib
 import sys
+from typing import TYPE_CHECKING, Any
 
-from .algorithm import AlgorithmConfig, CustomAlgorithmConfig
-from .base import MISSING, ConfigBase, ConfigFileError, UnknownFieldError
+# Named like their modules: imported now, so that importing the module (as the fake does, for the
+# algorithm table alone) cannot leave the module where the function should be. Both are light.
 from .diff import diff
-from .experiment_config import ExperimentConfig
 from .known_algorithms import KnownAlgorithms, known_algorithms
-from .loading import InvalidConfigPathError, LoadedConfig, UnreadableConfigFileError, load_config_file
-from .shared_storage import AzureBlobConfig, NfsConfig, SharedStorageConfig
-from .training_services import (
-    AmlConfig,
-    DlcConfig,
-    FrameworkAttemptCompletionPolicy,
-    FrameworkControllerConfig,
-    FrameworkControllerRoleConfig,
-    K8sAzureStorageConfig,
-    K8sNfsConfig,
-    K8sStorageConfig,
-    KubeflowConfig,
-    KubeflowRoleConfig,
-    LocalConfig,
-    OpenpaiConfig,
-    RemoteConfig,
-    RemoteMachineConfig,
-    TrainingServiceConfig,
-)
-from .v1 import V1Conversion, convert_v1
+
+_EXPORTS = {
+    "AlgorithmConfig": ".algorithm",
+    "CustomAlgorithmConfig": ".algorithm",
+    "MISSING": ".base",
+    "ConfigBase": ".base",
+    "ConfigFileError": ".base",
+    "UnknownFieldError": ".base",
+    "ExperimentConfig": ".experiment_config",
+    "InvalidConfigPathError": ".loading",
+    "LoadedConfig": ".loading",
+    "UnreadableConfigFileError": ".loading",
+    "load_config_file": ".loading",
+    "AzureBlobConfig": ".shared_storage",
+    "NfsConfig": ".shared_storage",
+    "SharedStorageConfig": ".shared_storage",
+    "AmlConfig": ".training_services",
+    "DlcConfig": ".training_services",
+    "FrameworkAttemptCompletionPolicy": ".training_services",
+    "FrameworkControllerConfig": ".training_services",
+    "FrameworkControllerRoleConfig": ".training_services",
+    "K8sAzureStorageConfig": ".training_services",
+    "K8sNfsConfig": ".training_services",
+    "K8sStorageConfig": ".training_services",
+    "KubeflowConfig": ".training_services",
+    "KubeflowRoleConfig": ".training_services",
+    "LocalConfig": ".training_services",
+    "OpenpaiConfig": ".training_services",
+    "RemoteConfig": ".training_services",
+    "RemoteMachineConfig": ".training_services",
+    "TrainingServiceConfig": ".training_services",
+    "V1Conversion": ".v1",
+    "convert_v1": ".v1",
+}
 
 __all__ = [
     "ExperimentConfig",
@@ -70,6 +85,45 @@ __all__ = [
     "InvalidConfigPathError",
     "diff",
 ]
+
+if TYPE_CHECKING:
+    from .algorithm import AlgorithmConfig, CustomAlgorithmConfig
+    from .base import MISSING, ConfigBase, ConfigFileError, UnknownFieldError
+    from .experiment_config import ExperimentConfig
+    from .loading import InvalidConfigPathError, LoadedConfig, UnreadableConfigFileError, load_config_file
+    from .shared_storage import AzureBlobConfig, NfsConfig, SharedStorageConfig
+    from .training_services import (
+        AmlConfig,
+        DlcConfig,
+        FrameworkAttemptCompletionPolicy,
+        FrameworkControllerConfig,
+        FrameworkControllerRoleConfig,
+        K8sAzureStorageConfig,
+        K8sNfsConfig,
+        K8sStorageConfig,
+        KubeflowConfig,
+        KubeflowRoleConfig,
+        LocalConfig,
+        OpenpaiConfig,
+        RemoteConfig,
+        RemoteMachineConfig,
+        TrainingServiceConfig,
+    )
+    from .v1 import V1Conversion, convert_v1
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nni_exp.config' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return sorted(__all__)
+
 
 # hypothesis ran nni-exp's entry point (nni_exp.hypothesis_entry) before this package was imported:
 # the strategies of its types are registered now. (Found in sys.modules, not imported: a session

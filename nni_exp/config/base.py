@@ -16,6 +16,7 @@ import contextlib
 import copy
 import dataclasses
 import difflib
+import importlib
 import json
 import os.path
 import typing
@@ -176,30 +177,49 @@ def type_matches(value: Any, hint: Any) -> bool:
     and plain classes. Every item of a list or dict is checked. ``bool`` is not accepted where an
     ``int`` is expected.
     """
+    return _checker(hint)(value)
+
+
+_CHECKERS: dict[Any, Callable[[Any], bool]] = {}
+
+
+def _checker(hint: Any) -> Callable[[Any], bool]:
+    """The check of :func:`type_matches` for ``hint``, built once per hint (configs are checked at every
+    ``start()``: taking the hint apart each time was most of the cost)."""
+    try:
+        return _CHECKERS[hint]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable annotation: built every time
+        return _build_checker(hint)
+    check = _CHECKERS[hint] = _build_checker(hint)
+    return check
+
+
+def _build_checker(hint: Any) -> Callable[[Any], bool]:
     if hint is Any:
-        return True
+        return lambda value: True
     if hint is None or hint is type(None):
-        return value is None
+        return lambda value: value is None
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin is Union:
-        return any(type_matches(value, arg) for arg in args)
+        options = tuple(_checker(arg) for arg in args)
+        return lambda value: any(check(value) for check in options)
     if origin is typing.Literal:
-        return any(value == arg and type(value) is type(arg) for arg in args)
+        return lambda value: any(value == arg and type(value) is type(arg) for arg in args)
     if origin is list:
-        item = args[0] if args else Any
-        return isinstance(value, list) and all(type_matches(v, item) for v in value)
+        item = _checker(args[0] if args else Any)
+        return lambda value: isinstance(value, list) and all(item(v) for v in value)
     if origin is dict:
-        key, item = args if args else (Any, Any)
-        return isinstance(value, dict) and all(
-            type_matches(k, key) and type_matches(v, item) for k, v in value.items()
-        )
+        key, item = (_checker(args[0]), _checker(args[1])) if args else (_checker(Any), _checker(Any))
+        return lambda value: isinstance(value, dict) and all(key(k) and item(v) for k, v in value.items())
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
     if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)
     if isinstance(hint, type):
-        return isinstance(value, hint)
+        return lambda value: isinstance(value, hint)
     raise TypeError(f"unsupported annotation {hint!r}")
 
 
@@ -336,14 +356,15 @@ _file_support: Optional[_FileSupport] = None
 
 def register_file_support(load: Callable[[Any, Any], Any],
                           restate: Callable[[ConfigError, str, Any], ConfigError]) -> None:
-    """Called by :mod:`nni_exp.config.loading` when it is imported (with the ``nni_exp.config`` package)."""
+    """Called by :mod:`nni_exp.config.loading` when it is imported (on first use: it needs YAML)."""
     global _file_support
     _file_support = _FileSupport(load, restate)
 
 
 def _support() -> _FileSupport:
-    if _file_support is None:  # the package's __init__ imports the loader before anything else runs
-        raise RuntimeError("nni_exp.config.loading is not imported")
+    if _file_support is None:  # the loader registers itself when imported (first needed here)
+        importlib.import_module("nni_exp.config.loading")
+    assert _file_support is not None
     return _file_support
 
 
@@ -352,6 +373,7 @@ class _Field(NamedTuple):
     hint: Any
     default: Any
     path_like: bool  # a str/Path value is resolved on canonicalization
+    check: Callable[[Any], bool]  # type_matches(value, hint), prepared
 
 
 _FIELDS: dict[type, tuple[_Field, ...]] = {}
@@ -363,10 +385,21 @@ def _fields_of(cls: type[ConfigBase]) -> tuple[_Field, ...]:
     if fields is None:
         hints = typing.get_type_hints(cls)
         fields = tuple(
-            _Field(f.name, hints[f.name], f.default, _is_path_hint(hints[f.name]))
+            _Field(f.name, hints[f.name], f.default, _is_path_hint(hints[f.name]), _checker(hints[f.name]))
             for f in dataclasses.fields(cls)
         )
         _FIELDS[cls] = fields
+    return fields
+
+
+_FIELDS_BY_NAME: dict[type, dict[str, _Field]] = {}
+
+
+def _fields_by_name(cls: type[ConfigBase]) -> dict[str, _Field]:
+    """:func:`_fields_of` by field name (cached)."""
+    fields = _FIELDS_BY_NAME.get(cls)
+    if fields is None:
+        fields = _FIELDS_BY_NAME[cls] = {field.name: field for field in _fields_of(cls)}
     return fields
 
 
@@ -502,7 +535,7 @@ class ConfigBase:
             value = getattr(self, field.name)
             if is_missing(value):
                 raise self._error(field.name, f"{name}: {field.name} is not set", "required field is missing")
-            if not type_matches(value, field.hint):
+            if not field.check(value):
                 if value is None:  # null where a value is needed: a file left it out
                     detail = "required field is missing"
                 else:
@@ -525,7 +558,7 @@ class ConfigBase:
 
     def _finish_conversion(self, name: str) -> None:
         """Convert a dict still held by config-typed field ``name``; raise if that fails."""
-        field = next(f for f in _fields_of(type(self)) if f.name == name)
+        field = _fields_by_name(type(self))[name]
         try:
             value = _convert(getattr(self, name), field, strict=True)
         except ConfigError as error:

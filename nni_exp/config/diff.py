@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import difflib
 import pprint
+from typing import TYPE_CHECKING
 
-from .base import ConfigBase
+if TYPE_CHECKING:
+    from .base import ConfigBase
 
 __all__ = ["diff"]
 
