@@ -168,23 +168,85 @@ def floor_per_trial(trials: int) -> float:
     return (time.perf_counter() - started) / trials
 
 
-def fake_run(trials: int, concurrency: int, trial: Callable[..., float]) -> Tuple[float, Experiment]:
-    """Seconds of ``run()`` per trial on the in-memory fake; the experiment (still attached) too."""
-    experiment = Experiment(config(trials, concurrency), backend=FakeManager(trial, seed=1))
+def fake_run(trials: int, concurrency: int, trial: Callable[..., float],
+             search: str = "auto") -> Tuple[float, Experiment]:
+    """Seconds of ``run()`` per trial on the in-memory fake; the experiment (still attached) too.
+    ``search``: the fake's ``search=`` (``"auto"``: NNI's dispatcher and Random tuner when NNI is installed)."""
+    experiment = Experiment(config(trials, concurrency), backend=FakeManager(trial, seed=1, search=search))
     seconds = timed(lambda: experiment.run(free_port()))
     return seconds / trials, experiment
 
 
+_NNI_DISPATCHER_ALONE = textwrap.dedent("""\
+    import json, logging, sys, time
+    logging.disable(logging.CRITICAL)
+    import nni
+    import nni.runtime.msg_dispatcher as dispatcher_module
+    import nni.runtime.msg_dispatcher_base as base_module
+    from nni.algorithms.hpo.random_tuner import RandomTuner
+    from nni.runtime.tuner_command_channel import CommandType
+    trials, fast = int(sys.argv[1]), sys.argv[2] == "fast"
+    if fast:  # what the fake installs in NNI's modules while its dispatcher works
+        from fakes.search.nni_serializer import make_serializer
+        serializer = make_serializer()
+        nni.dump = dispatcher_module.dump = serializer.dump
+        nni.load = dispatcher_module.load = base_module.load = serializer.load
+    sent = []
+    class Channel:
+        def send(self, command, data):
+            sent.append(data)
+        _send = send
+    dispatcher = dispatcher_module.MsgDispatcher("ws://_unittest_perf", RandomTuner(seed=1), None)
+    dispatcher._channel = Channel()
+    dispatcher.process_command(CommandType.Initialize, json.loads(sys.argv[3]))
+    started = time.perf_counter()
+    for index in range(trials):
+        dispatcher.process_command(CommandType.RequestTrialJobs, 1)
+        parameters = sent[-1]
+        trial_id = f"t{index:05d}"
+        dispatcher.process_command(CommandType.ReportMetricData, {
+            "parameter_id": json.loads(parameters)["parameter_id"], "trial_job_id": trial_id, "type": "FINAL",
+            "sequence": 0, "value": nni.dump(index / trials)})
+        dispatcher.process_command(CommandType.TrialEnd, {"trial_job_id": trial_id, "event": "SUCCEEDED",
+                                                          "hyper_params": parameters})
+    print((time.perf_counter() - started) / trials)
+""")
+
+
+def nni_dispatcher_per_trial(trials: int, fast: bool) -> float:
+    """Seconds per trial of NNI 3.0's own dispatcher and Random tuner alone (a fresh interpreter): a
+    request for one trial, its final metric and its end, as ``process_command`` calls; ``fast``: with
+    the serializer the fake installs in NNI's modules, else with NNI's own (json-tricks)."""
+    done = subprocess.run([sys.executable, "-c", _NNI_DISPATCHER_ALONE, str(trials), "fast" if fast else "nni",
+                           json.dumps(SEARCH_SPACE)], env={**os.environ, "PYTHONPATH": str(REPO_DIR)},
+                          capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def row_run(table: Table, repeat: int, trials: int) -> None:
-    runs, floors = [], []
+    runs, floors, own_runs = [], [], []
+    for search in ("auto", "own"):  # the first experiment of a process imports NNI's algorithms
+        fake_run(200, 10, final_only, search)[1].stop()
     for _ in range(repeat):
         floors.append(floor_per_trial(trials))
-        per_trial, experiment = fake_run(trials, 10, final_only)
-        assert experiment.get_status() == "DONE"
-        experiment.stop()
-        runs.append(per_trial)
-    table.add(f"run() on the in-memory fake, per trial, concurrency 10 ({trials:,} trials)", triple(runs),
-              f"floor {triple(floors)}: {ratio(floors, runs)} the floor", "<= 5x the floor")
+        for search, values in (("auto", runs), ("own", own_runs)):
+            per_trial, experiment = fake_run(trials, 10, final_only, search)
+            assert experiment.get_status() == "DONE"
+            experiment.stop()
+            values.append(per_trial)
+    searched_by = "NNI's dispatcher and Random tuner" if nni_available() else "the fake's own samplers (no NNI)"
+    table.add(f"run() on the in-memory fake, per trial, concurrency 10 ({trials:,} trials; {searched_by})",
+              triple(runs), f"floor {triple(floors)}: {ratio(floors, runs)} the floor", "<= 5x the floor")
+    table.add(f"run() on the in-memory fake with search='own' (the fake's samplers), per trial ({trials:,} trials)",
+              triple(own_runs), f"floor {triple(floors)}: {ratio(floors, own_runs)} the floor", "<= 5x the floor")
+    if nni_available():
+        alone = [nni_dispatcher_per_trial(trials, fast=True) for _ in range(repeat)]
+        table.add("NNI 3.0's dispatcher and Random tuner alone, per trial (a request, a final metric, an end), "
+                  "with the fake's serializer", triple(alone),
+                  f"{ratio(floors, alone)} the floor; run() with NNI's search takes {ratio(alone, runs)} this", "-")
+        own_serializer = [nni_dispatcher_per_trial(min(trials, 1000), fast=False) for _ in range(repeat)]
+        table.add("the same with NNI's own serializer (json-tricks), as in the real dispatcher process",
+                  triple(own_serializer), f"{ratio(runs, own_serializer)} run() on the fake with NNI's search", "-")
 
 
 # ---------------------------------------------------------------------- 2. memory per finished trial
