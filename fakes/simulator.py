@@ -34,6 +34,7 @@ from pathlib import Path
 from time import monotonic as _real_monotonic  # taken before any time patch (fakes.time_patch)
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
+from nni_exp import fast_json
 from nni_exp.backend import ManagerArgs
 
 from .clock import ScaledRealClock
@@ -766,7 +767,7 @@ class SimulatedManager:
 
     def _submit(self, form: _Form) -> None:
         trial_id = form.trial_job_id or self._new_trial_id()
-        record = json.loads(form.value)
+        record = fast_json.loads(form.value)
         parameters = record.get("parameters") or {}
         parameter_id = record.get("parameter_id")
         if self.trial_service is not None:

@@ -44,26 +44,24 @@ _LONG_INTEGER_START = b" " + _LONG_RUN
 _SHORTEST_LONG = len(_LONG_RUN)
 
 
-def _orjson_input(text: str) -> Optional[bytes]:
-    """``text`` as UTF-8 for orjson, or None when json must decide (see ``_LONG_RUN``)."""
-    if not text or text[0] in _WHITESPACE or text[-1] in _WHITESPACE:
-        return None
+def _long_text_for_orjson(text: str) -> Optional[bytes]:
+    """``text`` (at least :data:`_SHORTEST_LONG` characters) as UTF-8 for orjson, or None when json must
+    decide (see ``_LONG_RUN``)."""
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: json's business
         return None
-    if len(data) >= _SHORTEST_LONG:
-        classes = data.translate(_DIGIT_CLASSES)
-        if _LONG_INTEGER_START in classes or classes.startswith(_LONG_RUN):
-            return None
+    classes = data.translate(_DIGIT_CLASSES)
+    if _LONG_INTEGER_START in classes or classes.startswith(_LONG_RUN):
+        return None
     return data
 
 
 def loads(text: Any) -> Any:
     """``json.loads(text)``."""
     if type(text) is str:
-        if _orjson_loads is not None:
-            data = _orjson_input(text)
+        if _orjson_loads is not None and text and text[0] not in _WHITESPACE and text[-1] not in _WHITESPACE:
+            data = text if len(text) < _SHORTEST_LONG else _long_text_for_orjson(text)
             if data is not None:
                 try:
                     value = _orjson_loads(data)

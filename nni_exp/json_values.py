@@ -21,6 +21,8 @@ MAX_SAFE_INTEGER = 2**53 - 1
 #: Deepest nesting accepted (Python's encoder fails near its recursion limit, ~1000 levels).
 MAX_JSON_DEPTH = 100
 _KEY_TYPES = (str, int, float, bool, type(None))
+#: The largest finite double: an int beyond it reads as Infinity in JavaScript.
+_LARGEST_FLOAT = 1.7976931348623157e308
 
 
 def json_value_problem(value: Any, name: str, *, allow: Tuple[type, ...] = ()) -> Optional[str]:
@@ -32,6 +34,10 @@ def json_value_problem(value: Any, name: str, *, allow: Tuple[type, ...] = ()) -
     writes as strings), nested at most :data:`MAX_JSON_DEPTH` deep. Instances of ``allow`` are
     taken as they are (config objects, paths: the caller encodes them).
     """
+    kind = type(value)
+    if value is None or kind is str or kind is bool or (kind is int and -_LARGEST_FLOAT <= value <= _LARGEST_FLOAT) \
+            or (kind is float and math.isfinite(value)):
+        return None  # the common case, without the walk
     stack: List[Tuple[str, Any, int]] = [(name, value, 0)]
     while stack:
         path, item, depth = stack.pop()
@@ -41,7 +47,7 @@ def json_value_problem(value: Any, name: str, *, allow: Tuple[type, ...] = ()) -
         if item is None or isinstance(item, (bool, str)) or (allow and isinstance(item, allow)):
             continue
         if isinstance(item, int):
-            if abs(item) > 1.7976931348623157e308:
+            if abs(item) > _LARGEST_FLOAT:
                 return f"{path}: {short_repr(item)} is too large for a JSON number (the manager reads it as Infinity)"
             continue
         if isinstance(item, float):

@@ -248,7 +248,8 @@ class NniRuntime:
     @contextlib.contextmanager
     def registry_read_once(self) -> Iterator[None]:
         """Within this block NNI's registry of algorithms (``builtin_algorithms.yml`` and the user's
-        ``registered_algorithms.yml``) is read from disk only when a file changed since the last read.
+        ``registered_algorithms.yml``) is read from disk only when a file changed since the last read
+        (looked at on the block's first read).
 
         NNI's factory reads and parses both YAML files twice per algorithm it creates (about 20 ms);
         a fresh copy of the same entries is what it gets instead (unpickled: the entries are plain
@@ -258,12 +259,18 @@ class NniRuntime:
         from nni.tools.package_utils import config_manager
 
         original = config_manager.get_all_algo_meta
+        checked = False
 
         def cached() -> Any:
-            files = (get_builtin_config_file("builtin_algorithms.yml"), get_config_file("registered_algorithms.yml"))
-            key = tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files)
-            if key != self._registry_key:
-                self._registry, self._registry_key = pickle.dumps(original(), pickle.HIGHEST_PROTOCOL), key
+            nonlocal checked
+            if not checked:  # once per block: NNI reads the registry twice per algorithm, a moment apart
+                checked = True
+                files = (get_builtin_config_file("builtin_algorithms.yml"),
+                         get_config_file("registered_algorithms.yml"))
+                key = tuple((str(path), stat.st_mtime_ns, stat.st_size) for path, stat in
+                            ((path, path.stat()) for path in files))
+                if key != self._registry_key:
+                    self._registry, self._registry_key = pickle.dumps(original(), pickle.HIGHEST_PROTOCOL), key
             return pickle.loads(self._registry)
 
         config_manager.get_all_algo_meta = cached

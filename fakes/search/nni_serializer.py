@@ -16,6 +16,8 @@ import json
 import warnings
 from typing import Any, Callable, Optional
 
+from nni_exp import fast_json
+
 __all__ = ["make_serializer", "is_plain", "Serializer"]
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
@@ -61,7 +63,7 @@ class Serializer:
 
     def load(self, string: Optional[str] = None, **kwargs: Any) -> Any:
         if type(string) is str and not kwargs and "#" not in string and "//" not in string:
-            value = json.loads(string)
+            value = fast_json.loads(string)
             # json.loads makes only plain types: what is_plain can refuse is a key starting with "__",
             # which the text writes as '"__' or with a \u escape.
             if ('"__' not in string and "\\u" not in string) or is_plain(value):

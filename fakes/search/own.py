@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from fakes.tuners import NoMoreTrials, Tuner
 from fakes.wire import py_dumps
+from nni_exp import fast_json
 
 from . import commands as cmd
 from .log import DispatcherLog
@@ -46,12 +47,7 @@ class OwnDispatcher(DispatcherProcess):
         self._recovered_max = -1
         self._recovered: Dict[int, Any] = {}
         self.log.write("INFO", "nni.runtime.msg_dispatcher_base", "MainThread", "Dispatcher started")
-
-    def _decode(self, command: str, content: str) -> Any:
-        return json.loads(content)
-
-    def _process(self, command: str, data: Any) -> None:
-        handlers: Dict[str, Callable[[Any], None]] = {
+        self._handlers: Dict[str, Callable[[Any], None]] = {
             cmd.INITIALIZE: self._initialize,
             cmd.REQUEST_TRIAL_JOBS: self._request_trial_jobs,
             cmd.REPORT_METRIC_DATA: self._report_metric_data,
@@ -60,7 +56,12 @@ class OwnDispatcher(DispatcherProcess):
             cmd.ADD_CUSTOMIZED_TRIAL_JOB: self._add_customized_trial_job,
             cmd.TRIAL_END: self._trial_end,
         }
-        handler = handlers.get(command)
+
+    def _decode(self, command: str, content: str) -> Any:
+        return fast_json.loads(content)
+
+    def _process(self, command: str, data: Any) -> None:
+        handler = self._handlers.get(command)
         if handler is None:
             raise AssertionError(f"Unsupported command: {command}")
         handler(data)
@@ -101,7 +102,7 @@ class OwnDispatcher(DispatcherProcess):
             return
         if metric.get("type") != "FINAL":
             return  # no assessor: intermediate results go nowhere
-        value = json.loads(metric["value"])
+        value = fast_json.loads(metric["value"])
         if parameter_id is None or parameter_id not in self._parameters:
             return  # customized trials are not the tuner's
         self.tuner.receive_trial_result(parameter_id, self._parameters[parameter_id], value)
@@ -127,7 +128,7 @@ class OwnDispatcher(DispatcherProcess):
         self._next_parameter_id = highest + 1
 
     def _trial_end(self, data: Dict[str, Any]) -> None:
-        parameter_id = json.loads(data["hyper_params"]).get("parameter_id")
+        parameter_id = fast_json.loads(data["hyper_params"]).get("parameter_id")
         if self._is_recovered(parameter_id):
             return
         trial_end = getattr(self.tuner, "trial_end", None)

@@ -52,7 +52,9 @@ class SeededRandomness:
         self.seed = seed
         self.swap_global_state = swap_global_state
         self._seeds = random.Random(seed)
-        self._python_state: Any = random.Random(self._seeds.randrange(2 ** 32)).getstate()
+        # drawn now (the order of draws from _seeds fixes every stream), made into a state when first swapped in
+        self._python_seed = self._seeds.randrange(2 ** 32)
+        self._python_state: Any = None
         self._numpy_state: Any = None
 
     def next_seed(self) -> int:
@@ -69,6 +71,8 @@ class SeededRandomness:
         swap = self.swap_global_state  # may change meanwhile: it applies from the next call
         saved: Any = None
         if swap:
+            if self._python_state is None:
+                self._python_state = random.Random(self._python_seed).getstate()
             if self._numpy_state is None:
                 self._numpy_state = _ORIGINALS["RandomState"](self.next_seed()).get_state()
             saved = (random.getstate(), numpy.random.get_state())
