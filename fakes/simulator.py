@@ -128,6 +128,11 @@ class _LiveTrial:
     #: Why the manager stopped it (``"USER_CANCELED"`` or ``"EARLY_STOPPED"``), for a real trial.
     stop_reason: Optional[str] = None
 
+    @functools.cached_property
+    def parameter_id_text(self) -> Optional[str]:
+        """``parameterId`` of its metric rows (the manager stores it as text): one string for all of them."""
+        return None if self.parameter_id is None else str(self.parameter_id)
+
 
 #: A timed event in the manager's heap: ``(virtual time, order of scheduling, action)``. A plain tuple
 #: (compared in C); the order breaks ties, so actions are never compared.
@@ -913,7 +918,7 @@ class SimulatedManager:
         self.store.add_metric({
             "timestamp": self._ms(),
             "trialJobId": trial.trial_job_id,
-            "parameterId": None if trial.parameter_id is None else str(trial.parameter_id),
+            "parameterId": trial.parameter_id_text,
             "type": metric_type,
             "sequence": sequence,
             "data": js_dumps(value_text),
