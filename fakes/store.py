@@ -7,10 +7,10 @@ date as events arrive instead of being replayed on every query. A store outlives
 process that wrote it, which is what resume and view read.
 
 Each trial's wire JSON (as ``GET /trial-jobs`` and ``/export-data`` show it) and each metric row's is
-encoded once and kept until the trial changes: a query joins ready-made texts. Metric rows are kept
-as tuples (a third of a dict's memory; there is one per reported result) and shown as dicts. A trial that ended
+encoded once and kept until the trial changes: a query joins ready-made texts. A trial that ended
 changes only on a rare event (``USER_TO_CANCEL`` after the end, a first final metric), which drops
-its texts.
+its texts. Metric rows are kept as tuples (a third of a dict's memory; there is one per reported
+result) and shown as dicts.
 """
 
 from __future__ import annotations

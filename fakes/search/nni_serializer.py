@@ -5,8 +5,9 @@ NNI's dispatcher encodes every packed parameter set and decodes every metric and
 NNI's Random tuner needs to draw a parameter set. For plain JSON data (dicts with string keys,
 lists, strings, numbers, booleans, None; no ``numpy`` scalar, no traced object, no comment, no
 json-tricks ``"__...__"`` marker) the standard library gives byte-identical text and equal values
-(``tests/test_search_nni.py`` checks this against NNI's own functions with hypothesis); anything
-else goes to NNI's functions unchanged. :func:`dump` and :func:`load` are what the in-process
+(``tests/test_search_nni.py`` checks this against NNI's own functions with hypothesis; texts are
+decoded by :mod:`nni_exp.fast_json`, ``json.loads``'s values, faster); anything else goes to NNI's
+functions unchanged. :func:`dump` and :func:`load` are what the in-process
 dispatcher sees as ``dump``/``load`` while it works.
 """
 
