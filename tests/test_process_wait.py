@@ -36,11 +36,14 @@ def test_exit_codes_timeouts_and_reaped_children(pidfd: bool, monkeypatch: pytes
         sleeper.wait()
 
 
-def test_a_zero_timeout_looks_once() -> None:
+def test_a_zero_timeout_looks_once_and_a_huge_one_waits() -> None:
     sleeper = _child("import time; time.sleep(60)")
     try:
         assert process._wait_child(sleeper, 0) is None
+        assert process._wait_child(sleeper, -1) is None
+        sleeper.terminate()
+        assert process._wait_child(sleeper, 10.0**12) == -signal.SIGTERM  # beyond what poll() takes
     finally:
         sleeper.kill()
         sleeper.wait()
-    assert process._wait_child(sleeper, 0) == -signal.SIGKILL
+    assert process._wait_child(sleeper, 0) == -signal.SIGTERM

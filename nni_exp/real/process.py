@@ -53,6 +53,8 @@ _KILL_WAIT = 5.0
 #: How long ``log_tail`` waits for the stderr copier to drain the pipe of an exited manager.
 _DRAIN_TIMEOUT = 2.0
 _POLL = 0.02
+#: Longest timeout ``poll`` takes (milliseconds in a C int), in seconds.
+_LONGEST_POLL = (2**31 - 1) // 1000
 
 
 def _wait_child(popen: subprocess.Popen, timeout: Optional[float]) -> Optional[int]:
@@ -61,7 +63,8 @@ def _wait_child(popen: subprocess.Popen, timeout: Optional[float]) -> Optional[i
     ``Popen.wait`` with a timeout polls, sleeping up to 50 ms between looks (``stop()`` took that much
     longer than NNI's, which waits without a timeout); a pidfd (Linux 5.3+) wakes up at the exit.
     """
-    if timeout is not None and popen.returncode is None and hasattr(os, "pidfd_open"):
+    if timeout is not None and 0 <= timeout <= _LONGEST_POLL and popen.returncode is None \
+            and hasattr(os, "pidfd_open"):
         try:
             pidfd = os.pidfd_open(popen.pid)
         except OSError:  # already reaped, or no pidfd here: Popen.wait finds out
@@ -70,7 +73,7 @@ def _wait_child(popen: subprocess.Popen, timeout: Optional[float]) -> Optional[i
             try:
                 poller = select.poll()
                 poller.register(pidfd, select.POLLIN)
-                if not poller.poll(max(math.ceil(timeout * 1000), 0)):
+                if not poller.poll(math.ceil(timeout * 1000)):
                     return None
             finally:
                 os.close(pidfd)
