@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 if sys.version_info >= (3, 11):
     import tomllib
-else:  # pragma: no cover - Python 3.9/3.10
+else:  # pragma: no cover - Python 3.9/3.10: the one table line this file needs is read by hand
     tomllib = None
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,14 +72,24 @@ def test_the_http_errors_are_requests_exceptions_once_named() -> None:
 
 
 def _entry_point() -> str:
-    assert tomllib is not None
-    with open(ROOT / "pyproject.toml", "rb") as file:
-        return str(tomllib.load(file)["project"]["entry-points"]["hypothesis"]["nni_exp"])
+    """``module:function`` of this checkout's ``hypothesis`` entry point, from its pyproject.toml."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    if tomllib is not None:
+        return str(tomllib.loads(text)["project"]["entry-points"]["hypothesis"]["nni_exp"])
+    section = text.split("[project.entry-points.hypothesis]", 1)[1].split("\n[", 1)[0]
+    match = re.search(r'^nni_exp\s*=\s*"([^"]+)"', section, re.MULTILINE)
+    assert match is not None, section
+    return match.group(1)
+
+
+def test_the_entry_point_is_read_alike_with_and_without_tomllib(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 3.9 and 3.10 have no ``tomllib``: the hand-read line must say what the TOML parser says."""
+    with_parser = _entry_point() if tomllib is not None else "nni_exp.hypothesis_entry:register"
+    monkeypatch.setattr(sys.modules[__name__], "tomllib", None)
+    assert _entry_point() == with_parser == "nni_exp.hypothesis_entry:register"
 
 
 def test_the_hypothesis_entry_point_loads_nothing_and_from_type_still_works() -> None:
-    if tomllib is None:
-        return
     module, _, function = _entry_point().partition(":")
     for config_first in (False, True):
         result = run_fresh(f"""
