@@ -3,11 +3,11 @@
 ``json.loads`` spends more time on its Python layers (two whitespace regex matches, argument checks)
 than in the C scanner for texts of a few dozen bytes, such as each trial's hyper-parameter string or
 each metric's doubly encoded value. These functions call the C scanner directly, or orjson when it is
-installed (``pip install 'nni-exp[fast]'``: 5 to 9 times faster again on these texts, see
-``benchmarks/perf_table.py``), and fall back to ``json.loads`` for anything else: a text that is not
-a plain ``str``, has whitespace around it, holds a number of 19 digits or more (orjson makes a float
-of an integer beyond 64 bits), or that orjson refuses (``NaN``, ``1e400``, lone surrogates ...).
-Values and errors are exactly ``json.loads``'s
+installed (``pip install 'nni-exp[fast]'``: 5 to 9 times faster again on these texts, and about
+1.5 times on a whole answer; see ``benchmarks/perf_table.py``), and fall back to ``json.loads`` for
+anything else: a text that is not a plain ``str``, has whitespace around it, holds a run of 19 digits
+or more that is not a fraction's (orjson makes a float of an integer beyond 64 bits), or that orjson
+refuses (``NaN``, ``1e400``, lone surrogates ...). Values and errors are exactly ``json.loads``'s
 (``tests/test_fast_json.py`` compares them).
 """
 
