@@ -50,6 +50,8 @@ REPO_DIR = Path(__file__).resolve().parents[1]
 if str(REPO_DIR) not in sys.path:
     sys.path.insert(0, str(REPO_DIR))
 
+from figures import show, stats  # noqa: E402  (benchmarks/figures.py, beside this script)
+
 from fakes import FakeManager  # noqa: E402
 from nni_exp import Experiment, ExperimentConfig  # noqa: E402
 from nni_exp.testing.backends import free_port  # noqa: E402
@@ -82,22 +84,6 @@ def five_intermediates(params: Dict[str, Any], trial: Any) -> float:
         trial.sleep(1.0)
         trial.report_intermediate_result(params["x"] * step)
     return float(params["x"])
-
-
-def stats(values: List[float]) -> Tuple[float, float, float]:
-    """(min, median, max)."""
-    return min(values), statistics.median(values), max(values)
-
-
-def show(seconds: Optional[float]) -> str:
-    """A duration with a unit that fits."""
-    if seconds is None:
-        return "-"
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds * 1e6:.2f} us"
 
 
 def triple(values: List[float], unit: Callable[[float], str] = show) -> str:

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from figures import stats  # benchmarks/figures.py, beside this script
+
 from fakes import FakeManager
 from fakes.search import nni_missing_reason
 from nni_exp import Experiment, ExperimentConfig
@@ -59,12 +61,8 @@ def fake_run(trials: int, concurrency: int, tuner: Dict[str, Any], search: str) 
     return elapsed
 
 
-def spread(values: List[float]) -> Tuple[float, float, float]:
-    return min(values), statistics.median(values), max(values)
-
-
 def rate_line(label: str, trials: int, seconds: List[float]) -> str:
-    low, mid, high = spread([trials / s for s in seconds])
+    low, mid, high = stats([trials / s for s in seconds])
     return f"{label:44} {trials:>7,}  {low:>9,.0f}  {mid:>9,.0f}  {high:>9,.0f}"
 
 
@@ -172,7 +170,7 @@ def main() -> int:
     print(rate_line("NNI's RandomTuner in-process (search='nni')", options.trials, nni_random))
     walls, overheads = tpe_overhead(options.tpe_trials, options.repeat)
     print(rate_line("NNI's TPE in-process, one trial at a time", options.tpe_trials, walls))
-    low, mid, high = spread(overheads)
+    low, mid, high = stats(overheads)
     print(f"TPE: the fake's overhead over TPE's own time (timing wrappers on TpeTuner's methods): "
           f"min {low:.1f} %, median {mid:.1f} %, max {high:.1f} %")
     if options.no_real:

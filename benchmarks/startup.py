@@ -40,6 +40,8 @@ REPO_DIR = Path(__file__).resolve().parents[1]
 if str(REPO_DIR) not in sys.path:
     sys.path.insert(0, str(REPO_DIR))
 
+from figures import show  # noqa: E402  (benchmarks/figures.py, beside this script)
+
 from fakes import FakeManager  # noqa: E402
 from nni_exp import Experiment, ExperimentConfig  # noqa: E402
 from nni_exp.backend import ManagerArgs, RunMode  # noqa: E402
@@ -245,17 +247,6 @@ def _timed(function: Callable[[], Any], calls: int) -> List[float]:
 
 
 # ---------------------------------------------------------------------- output
-
-
-def show(seconds: Optional[float]) -> str:
-    """A duration with a unit that fits."""
-    if seconds is None:
-        return "-"
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds * 1e6:.0f} us"
 
 
 def speedup(reference: Optional[float], value: Optional[float]) -> str:

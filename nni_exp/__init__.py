@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .lazy_exports import lazy_exports
+
 __version__ = "0.1.0"
 
 _EXPORTS = {
@@ -62,15 +64,13 @@ if TYPE_CHECKING:
     from .experiment import Experiment
 
 
+_lazy = lazy_exports(_EXPORTS, globals())
+
+
 def __getattr__(name: str) -> Any:
     if name == "errors":
         return importlib.import_module(".errors", __name__)
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nni_exp' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+    return _lazy(name)
 
 
 def __dir__() -> list:

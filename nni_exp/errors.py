@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 from .error_base import NniExpError
+from .lazy_exports import lazy_exports
 
 __all__ = [
     "NniExpError",
@@ -183,12 +184,5 @@ if TYPE_CHECKING:
     )
 
 
-def __getattr__(name: str) -> Any:
-    """The errors of :data:`HTTP_ERRORS`, imported on first use (with ``requests``)."""
-    if name in HTTP_ERRORS:
-        from . import http_errors
-
-        value = getattr(http_errors, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: The errors of :data:`HTTP_ERRORS`, imported on first use (with ``requests``).
+__getattr__ = lazy_exports(dict.fromkeys(HTTP_ERRORS, ".http_errors"), globals())

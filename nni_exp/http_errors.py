@@ -12,17 +12,9 @@ from typing import Any
 import requests
 
 from .error_base import NniExpError
+from .errors import HTTP_ERRORS
 
-__all__ = [
-    "ManagerError",
-    "TrialNotFoundError",
-    "ReadonlyExperimentError",
-    "TrialLimitReachedError",
-    "UnknownUpdateTypeError",
-    "ManagerUnreachableError",
-    "ManagerTimeoutError",
-    "InvalidResponseError",
-]
+__all__ = sorted(HTTP_ERRORS)
 
 
 class ManagerError(NniExpError, requests.HTTPError):

@@ -6,9 +6,10 @@ check it with ``validate()``, and get what the NNI manager accepts with ``json()
 are converted as ``nnictl create`` converts them), with errors in the file's terms.
 """
 
-import importlib
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy_exports import lazy_exports
 
 # Named like their modules: imported now, so that importing the module (as the fake does, for the
 # algorithm table alone) cannot leave the module where the function should be. Both are light.
@@ -112,13 +113,7 @@ if TYPE_CHECKING:
     from .v1 import V1Conversion, convert_v1
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nni_exp.config' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(_EXPORTS, globals())
 
 
 def __dir__() -> list:
