@@ -6,10 +6,12 @@ in the same run, never with a computed time):
 1. ``run()`` on the in-memory fake, per trial (concurrency 10, one final metric per trial), against a
    strict floor timed in this process: a dict record, the metric's double JSON encoding and a heap
    push/pop per trial;
-2. memory per finished trial (``tracemalloc``, the experiment kept alive);
+2. memory per finished trial (``tracemalloc``, the experiment kept alive), with NNI's dispatcher and with
+   ``search="own"``;
 3. ``list_trial_jobs()``, 4. ``export_data()`` and 5. ``get_job_metrics()`` per trial on experiments
    whose trials report 5 intermediate results and a final one (1k, 10k, 100k trials), the real NNI
-   manager at 1k over HTTP (its trials are ``true``: they report nothing, which favours it);
+   manager at 1k over HTTP, whose trials report the same (through nni-exp's stand-in ``nni``, which speaks
+   NNI 3.0's HTTP trial command channel, see ``reporting_trial_command``);
 6. ``ExperimentStateMachine`` examples per second (30 steps per example), after a warm-up of 2 examples
    (the first experiment of a session imports NNI's algorithms: seconds, once);
 7. a small ``run()``: the pytest fixture's experiment (4 trials, concurrency 2) on the in-memory fake;
@@ -239,20 +241,21 @@ def row_run(table: Table, repeat: int, trials: int) -> None:
 
 
 def row_memory(table: Table, repeat: int, trials: int) -> None:
-    values = []
-    for _ in range(max(1, min(repeat, 3))):
-        gc.collect()
-        tracemalloc.start()
-        before = tracemalloc.get_traced_memory()[0]
-        _, experiment = fake_run(trials, 10, final_only)
-        gc.collect()
-        after = tracemalloc.get_traced_memory()[0]
-        tracemalloc.stop()
-        values.append((after - before) / trials)
-        experiment.stop()
-        del experiment
-    table.add(f"memory per finished trial ({trials:,} trials, tracemalloc)",
-              triple(values, lambda b: f"{b / 1024:.2f} KB"), "-", "<= 1 KB")
+    for search, label in (("auto", "NNI's dispatcher and Random tuner"), ("own", 'search="own"')):
+        values = []
+        for _ in range(max(1, min(repeat, 3))):
+            gc.collect()
+            tracemalloc.start()
+            before = tracemalloc.get_traced_memory()[0]
+            _, experiment = fake_run(trials, 10, final_only, search=search)
+            gc.collect()
+            after = tracemalloc.get_traced_memory()[0]
+            tracemalloc.stop()
+            values.append((after - before) / trials)
+            experiment.stop()
+            del experiment
+        table.add(f"memory per finished trial ({trials:,} trials, tracemalloc), {label}",
+                  triple(values, lambda b: f"{b / 1024:.2f} KB"), "-", "<= 1 KB")
 
 
 # ---------------------------------------------------------------------- 3-5. queries per trial
@@ -274,13 +277,32 @@ def fake_queries(trials: int, repeat: int) -> Tuple[float, Dict[str, List[float]
         experiment.stop()
 
 
+#: A real trial that reports what :func:`five_intermediates` reports: nni-exp's stand-in ``nni`` (standard
+#: library only; it speaks NNI 3.0's HTTP trial command channel) in an interpreter started without
+#: ``site``, since importing NNI itself would take a second of CPU per trial.
+_REPORTING_TRIAL = ("import sys; sys.path.insert(0, {standin!r}); import nni; x = nni.get_next_parameter()['x']; "
+                    "[nni.report_intermediate_result(x * step) for step in range(5)]; "
+                    "nni.report_final_result(float(x))")
+
+
+def reporting_trial_command(root: Path) -> str:
+    """The command of a real trial reporting as :func:`five_intermediates` does (the stand-in copied under ``root``)."""
+    package = root / "standin" / "nni"
+    package.mkdir(parents=True)
+    shutil.copyfile(REPO_DIR / "fakes" / "local_trials" / "standin_nni.py", package / "__init__.py")
+    return f'{sys.executable} -S -c "{_REPORTING_TRIAL.format(standin=str(package.parent))}"'
+
+
 def real_queries(trials: int, repeat: int, budget: float) -> Tuple[int, Dict[str, List[float]], float]:
-    """The real manager with ``trials`` trials that run ``true``, 50 at a time (at most ``budget`` seconds
-    of filling): (trials it has, per-trial seconds of each query, filling seconds)."""
+    """The real manager with ``trials`` trials reporting 5 intermediate results and a final one, as the fake's
+    do, 50 at a time (at most ``budget`` seconds of filling): (trials it has, per-trial seconds of each
+    query, filling seconds)."""
     from nni_exp.real import RealBackend
 
     with tempfile.TemporaryDirectory(prefix="nni-exp-perf-") as tmp:
-        experiment = Experiment(config(trials, 50, directory=tmp), backend=RealBackend(home=Path(tmp) / "home"))
+        command = reporting_trial_command(Path(tmp))
+        experiment = Experiment(config(trials, 50, directory=tmp, command=command),
+                                backend=RealBackend(home=Path(tmp) / "home"))
         started = time.perf_counter()
         experiment.start(free_port())
         try:
@@ -304,9 +326,7 @@ def row_queries(table: Table, repeat: int, sizes: List[int], real: bool, budget:
         for size in sizes:
             values = results[size][1][name]
             against = "-"
-            if size == 1000 and real_result is not None and name != "list":
-                against = "(real manager: its trials report no metric, no comparison)"
-            elif size == 1000 and real_result is not None:
+            if size == 1000 and real_result is not None:
                 count, timings, _ = real_result
                 real_total = [v * count for v in timings[name]]
                 fake_total = [v * size for v in values]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import random
 import threading
 from types import TracebackType
-from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Type, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Tuple, Type, Union
 from urllib.parse import quote
 
 from nni_exp import errors
@@ -251,6 +252,8 @@ class FakeManager:
         self.stall_after = stall_after
         self._stalled_for = 0.0
         self._clock: Clock = clock or VirtualClock()
+        #: The last ``epoch_ms`` computed: (epoch seconds, milliseconds).
+        self._last_epoch: Tuple[float, int] = (math.nan, 0)
         self._clock.on_advance(self.sync)
         if isinstance(self._clock, VirtualClock):
             self._clock.on_sleep(self._check_stall)
@@ -411,8 +414,15 @@ class FakeManager:
             "(FakeManager(stall_after=None) does too).")
 
     def epoch_ms(self, moment: float) -> int:
-        """Milliseconds since the epoch at virtual monotonic time ``moment``."""
-        return int(round((self._clock.time() - self._clock.monotonic() + moment) * 1000))
+        """Milliseconds since the epoch at virtual monotonic time ``moment``.
+
+        The events of one instant (a trial's end, its final metric, the next trial's start) share one
+        int object: the store keeps millions of these timestamps."""
+        seconds = self._clock.time() - self._clock.monotonic() + moment
+        last = self._last_epoch
+        if seconds != last[0]:
+            last = self._last_epoch = (seconds, int(round(seconds * 1000)))
+        return last[1]
 
     @property
     def search(self) -> str:

@@ -793,7 +793,7 @@ class SimulatedManager:
         self.store.add_event("RUNNING", trial_id, self._ms(), form.value, trial.log_path, form.sequence_id,
                              "local-env", hyper=hyper)
         # NNI's trial runtime logs a first line when the trial connects to its channel
-        self.store.trial_files[trial_id] = ScriptedTrialFiles(self.world.epoch_ms(self._now) // 1000, self.args.port,
+        self.store.trial_files[trial_id] = ScriptedTrialFiles(self._ms(), self.args.port,
                                                               trial_id, script.stderr)
         for offset, line in script.log_lines:
             self._schedule(offset, functools.partial(self._append_trial_log, trial, line))

@@ -10,7 +10,7 @@ Each trial's wire JSON (as ``GET /trial-jobs`` and ``/export-data`` show it) and
 encoded once and kept until the trial changes: a query joins ready-made texts. A trial that ended
 changes only on a rare event (``USER_TO_CANCEL`` after the end, a first final metric), which drops
 its texts. Metric rows are kept as tuples (a third of a dict's memory; there is one per reported
-result) and shown as dicts.
+result) and shown as dicts; trial records are :class:`~fakes.trial_record.TrialRecord` objects.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from .trial_record import TERMINAL_EVENTS, LogDirectory, TrialRecord
 from .wire import js_dumps
 
 __all__ = ["ExperimentStore", "StoreListener", "TERMINAL_EVENTS", "HyperParameterEntry", "hyper_parameter_entry"]
@@ -27,8 +28,6 @@ StoreListener = Callable[[str, Dict[str, Any]], None]
 
 #: What the store keeps of an event's hyper-parameter data: its ``parameter_index`` and its wire JSON.
 HyperParameterEntry = Tuple[Any, str]
-
-TERMINAL_EVENTS = frozenset({"SUCCEEDED", "FAILED", "USER_CANCELED", "SYS_CANCELED", "EARLY_STOPPED"})
 
 #: The columns of a metric row, in the order the manager writes them.
 METRIC_FIELDS = ("timestamp", "trialJobId", "parameterId", "type", "sequence", "data")
@@ -46,7 +45,9 @@ class ExperimentStore:
     def __init__(self, experiment_id: str) -> None:
         self.experiment_id = experiment_id
         self.stored_profile: Optional[Dict[str, Any]] = None
-        self._records: Dict[str, Dict[str, Any]] = {}
+        self._records: Dict[str, TrialRecord] = {}
+        #: The directories trials' log paths are made of (one per experiment, as a rule).
+        self._log_directories: Dict[str, LogDirectory] = {}
         #: The ``parameter_index`` values seen per trial, for trials with more than one hyper-parameter
         #: string (a trial's first index is read back from its only string instead).
         self._parameter_indexes: Dict[str, set] = {}
@@ -105,23 +106,12 @@ class ExperimentStore:
             return
         record = self._records.get(trial_job_id)
         if record is None:
-            record = {"trialJobId": trial_job_id, "status": _status_after("UNKNOWN", event), "hyperParameters": []}
-            self._records[trial_job_id] = record
+            record = self._records[trial_job_id] = TrialRecord(trial_job_id, event)
         else:
             self._trial_texts.pop(trial_job_id, None)
             self._export_texts.pop(trial_job_id, None)
-        if event in ("RUNNING", "WAITING"):
-            if event == "RUNNING":
-                record["startTime"] = timestamp
-            if log_path is not None:
-                record["logPath"] = log_path
-            record.setdefault("startTime", timestamp)
-        elif event in TERMINAL_EVENTS:
-            if log_path is not None:
-                record["logPath"] = log_path
-            record["endTime"] = timestamp
-            record.setdefault("startTime", timestamp)
-        record["status"] = _status_after(record["status"], event)
+        record.fold(event, timestamp, None if log_path is None else self._log_value(trial_job_id, log_path),
+                    sequence_id, env_id)
         if hyper is not None:
             self._add_hyper_parameter(record, hyper)
         elif data is not None and data.strip():
@@ -131,48 +121,54 @@ class ExperimentStore:
                 pass
             else:
                 self._add_hyper_parameter(record, hyper_parameter_entry(parsed))
-        if sequence_id is not None and "sequenceId" not in record:
-            record["sequenceId"] = sequence_id
-        if env_id:
-            record["envId"] = env_id
 
-    def _add_hyper_parameter(self, record: Dict[str, Any], entry: HyperParameterEntry) -> None:
+    def _log_value(self, trial_job_id: str, log_path: str) -> str:
+        """What a record keeps of ``log_path``: the experiment's :class:`LogDirectory` when the path is it
+        followed by the trial id."""
+        if type(log_path) is str and trial_job_id and log_path.endswith(trial_job_id):
+            prefix = log_path[:-len(trial_job_id)]
+            directory = self._log_directories.get(prefix)
+            if directory is None:
+                directory = self._log_directories[prefix] = LogDirectory(prefix)
+            return directory
+        return log_path
+
+    def _add_hyper_parameter(self, record: TrialRecord, entry: HyperParameterEntry) -> None:
         """One hyper-parameter string per distinct ``parameter_index``, as the real data store replays them."""
         index, text = entry
-        hyper = record["hyperParameters"]
+        hyper = record.hyper_parameters
+        trial_job_id = record.trialJobId
         if not hyper:
-            hyper.append(text)
+            record.add_hyper_parameter(text)
             if index is not None and type(index) is not int:  # may not read back as itself (NaN, 1.5 ...)
-                self._parameter_indexes[record["trialJobId"]] = {index}
+                self._parameter_indexes[trial_job_id] = {index}
             return
-        trial_job_id = record["trialJobId"]
         seen = self._parameter_indexes.get(trial_job_id)
         if seen is None:
             seen = self._parameter_indexes[trial_job_id] = {_parameter_index(hyper[0])}
         if index not in seen:
             seen.add(index)
-            hyper.append(text)
+            record.add_hyper_parameter(text)
 
     def has_trial(self, trial_job_id: str) -> bool:
         return trial_job_id in self._records
 
     def trial_status(self, trial_job_id: str) -> Optional[str]:
         record = self._records.get(trial_job_id)
-        return None if record is None else str(record["status"])
+        return None if record is None else str(record.status)
 
     def trials(self, status: Optional[str] = None, trial_job_id: Optional[str] = None) -> List[Dict[str, Any]]:
         """Trial records as ``GET /trial-jobs`` lists them (SUCCEEDED ones carry ``finalMetricData``)."""
         if trial_job_id is not None:
-            records: Iterable[Dict[str, Any]] = [self._records[trial_job_id]] if trial_job_id in self._records else []
+            records: Iterable[TrialRecord] = [self._records[trial_job_id]] if trial_job_id in self._records else []
         else:
             records = self._records.values()
-        return [self._listed(record) for record in records if status is None or record["status"] == status]
+        return [self._listed(record) for record in records if status is None or record.status == status]
 
-    def _listed(self, record: Dict[str, Any]) -> Dict[str, Any]:
-        item = dict(record)
-        item["hyperParameters"] = list(record["hyperParameters"])
-        if record["status"] == "SUCCEEDED":
-            final = self._final_metrics.get(record["trialJobId"])
+    def _listed(self, record: TrialRecord) -> Dict[str, Any]:
+        item = record.as_dict()
+        if record.status == "SUCCEEDED":
+            final = self._final_metrics.get(record.trialJobId)
             if final is not None:
                 item["finalMetricData"] = [_metric_dict(final)]
         return item
@@ -182,7 +178,7 @@ class ExperimentStore:
         texts = self._trial_texts
         parts = []
         for trial_job_id, record in self._records.items():
-            if status is not None and record["status"] != status:
+            if status is not None and record.status != status:
                 continue
             text = texts.get(trial_job_id)
             if text is None:
@@ -204,7 +200,7 @@ class ExperimentStore:
         """``[{trialJobStatus, trialJobNumber}]`` for the statuses present, in first-seen order."""
         counts: Dict[str, int] = {}
         for record in self._records.values():
-            counts[record["status"]] = counts.get(record["status"], 0) + 1
+            counts[record.status] = counts.get(record.status, 0) + 1
         return [{"trialJobStatus": status, "trialJobNumber": number} for status, number in counts.items()]
 
     # -- metrics
@@ -267,15 +263,15 @@ class ExperimentStore:
                 parts.append(text)
         return "[" + ",".join(parts) + "]"
 
-    def _exported(self, record: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def _exported(self, record: TrialRecord) -> List[Dict[str, Any]]:
         """A trial's ``/export-data`` entries."""
-        hyper = record["hyperParameters"]
-        if not hyper or record["status"] != "SUCCEEDED":
+        if record.status != "SUCCEEDED":
             return []
-        final = self._final_metrics.get(record["trialJobId"])
-        if final is None:
+        hyper = record.hyper_parameters
+        trial_job_id = record.trialJobId
+        final = self._final_metrics.get(trial_job_id)
+        if not hyper or final is None:
             return []
-        trial_job_id = record["trialJobId"]
         if len(hyper) == 1:
             return [{"parameter": json.loads(hyper[0]).get("parameters"), "value": json.loads(final[5]),
                      "trialJobId": trial_job_id}]
@@ -304,16 +300,6 @@ def _parameter_index(text: str) -> Any:
     """The ``parameter_index`` of a stored hyper-parameter string (None when it has none)."""
     parsed = json.loads(text)
     return parsed.get("parameter_index") if isinstance(parsed, dict) else None
-
-
-def _status_after(status: str, event: str) -> str:
-    if event == "USER_TO_CANCEL":
-        return "USER_CANCELED"
-    if event == "ADD_CUSTOMIZED":
-        return "WAITING"
-    if event == "ADD_HYPERPARAMETER":
-        return status
-    return event
 
 
 def _number(value: Any) -> Any:

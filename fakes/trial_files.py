@@ -28,20 +28,21 @@ def log_stamp(epoch_second: int) -> str:
 
 class ScriptedTrialFiles(Mapping[str, str]):
     """``{"trial.log": ..., "trial.stdout": "", "trial.stderr": stderr}`` of a scripted trial that
-    connected at ``epoch_second`` to the manager on ``port``. Read-only: what the trial prints later
-    makes a new (plain) dict of its files."""
+    connected at ``epoch_ms`` (milliseconds since the epoch: the int its record's ``startTime`` holds
+    too) to the manager on ``port``. Read-only: what the trial prints later makes a new (plain) dict of
+    its files."""
 
-    __slots__ = ("_epoch_second", "_port", "_trial_job_id", "_stderr")
+    __slots__ = ("_epoch_ms", "_port", "_trial_job_id", "_stderr")
 
-    def __init__(self, epoch_second: int, port: int, trial_job_id: str, stderr: str) -> None:
-        self._epoch_second = epoch_second
+    def __init__(self, epoch_ms: int, port: int, trial_job_id: str, stderr: str) -> None:
+        self._epoch_ms = epoch_ms
         self._port = port
         self._trial_job_id = trial_job_id
         self._stderr = stderr
 
     def __getitem__(self, name: str) -> str:
         if name == "trial.log":
-            return (f"[{log_stamp(self._epoch_second)}] INFO (nni.runtime.trial_command_channel.v3/MainThread) "
+            return (f"[{log_stamp(self._epoch_ms // 1000)}] INFO (nni.runtime.trial_command_channel.v3/MainThread) "
                     f"Connect to trial command channel http://localhost:{self._port}/env/local-env/"
                     f"{self._trial_job_id}\n")
         if name == "trial.stdout":

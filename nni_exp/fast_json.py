@@ -42,6 +42,15 @@ _LONG_RUN = b"0" * 19
 _LONG_INTEGER_START = b" " + _LONG_RUN
 #: Texts shorter than this cannot hold such a run.
 _SHORTEST_LONG = len(_LONG_RUN)
+#: What a text that is one number starts with. Such a text (a metric's value, typically) skips the
+#: check above: orjson decodes it, and a float it made of a text with no fraction and no exponent was
+#: an integer beyond 64 bits, which json decides.
+_NUMBER_START = frozenset("-0123456789")
+
+
+def _integer_text(text: str) -> bool:
+    """Whether the JSON number ``text`` has neither a fraction nor an exponent."""
+    return "." not in text and "e" not in text and "E" not in text
 
 
 def _long_text_for_orjson(text: str) -> Optional[bytes]:
@@ -61,14 +70,16 @@ def loads(text: Any) -> Any:
     """``json.loads(text)``."""
     if type(text) is str:
         if _orjson_loads is not None and text and text[0] not in _WHITESPACE and text[-1] not in _WHITESPACE:
-            data = text if len(text) < _SHORTEST_LONG else _long_text_for_orjson(text)
+            number = text[0] in _NUMBER_START
+            data = text if number or len(text) < _SHORTEST_LONG else _long_text_for_orjson(text)
             if data is not None:
                 try:
                     value = _orjson_loads(data)
                 except ValueError:
                     pass  # json.loads decides: it accepts NaN and big integers, or raises its own error
                 else:
-                    return value
+                    if not number or type(value) is not float or not _integer_text(text):
+                        return value
         try:
             value, end = _raw_decode(text)
         except ValueError:

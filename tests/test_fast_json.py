@@ -23,9 +23,14 @@ texts = (json_values.map(json.dumps)
                      st.sampled_from(["", " ", "\t", "x", "[", '"'])).map(lambda t: t[2] + t[0] + t[1])
          | json_values.map(json.dumps).flatmap(lambda text: st.integers(0, len(text)).map(lambda n: text[:n]))
          | st.integers(-(2 ** 70), 2 ** 70).map(lambda n: f'[{n}, "{n}", {n}.5]')
+         # one number alone (a metric's value): orjson decodes it, json decides the integers beyond 64 bits
+         | st.integers(-(2 ** 70), 2 ** 70).map(str)
+         | st.tuples(st.integers(-(2 ** 70), 2 ** 70), st.sampled_from(["", ".5", "e0", "E+2", ".0e-3", "e400", "x"]))
+           .map(lambda t: f"{t[0]}{t[1]}")
          | st.sampled_from(['{"a":1,"a":2}', "1e400", "-1e400", "NaN", "[Infinity]", '"\\ud800"', "-0", "-0.0",
                             "18446744073709551616", "9223372036854775808", "1E5", "4.9e-324", '"a\\u0000b"',
-                            "[" * 2000 + "]" * 2000,
+                            "[" * 2000 + "]" * 2000, "-9223372036854775809", "12345678901234567890123", "-", "-x",
+                            "0123", "1.", ".5",
                             "[0.12345678901234567890123, 1.00000000000000000000001e5, -0.0000000000000000000000123]",
                             '{"a": 0.1234567890123456789, "b": 12345678901234567890}', "1234567890123456789.5"])
          | st.text(max_size=20))
