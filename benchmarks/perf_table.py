@@ -100,7 +100,9 @@ def ratio(reference: List[float], values: List[float]) -> str:
 
 
 def timed(function: Callable[[], Any]) -> float:
-    """Seconds one call of ``function`` takes."""
+    """Seconds one call of ``function`` takes, the garbage of earlier measurements collected first (a
+    full collection owed by them would otherwise land in whichever measurement comes next)."""
+    gc.collect()
     started = time.perf_counter()
     function()
     return time.perf_counter() - started
@@ -144,6 +146,7 @@ def floor_per_trial(trials: int) -> float:
     push and pop."""
     heap: List[Tuple[float, int, Any]] = []
     records: Dict[str, Dict[str, Any]] = {}
+    gc.collect()  # as timed() does
     started = time.perf_counter()
     for index in range(trials):
         trial_id = f"t{index:05d}"
@@ -364,6 +367,7 @@ def row_state_machine(table: Table, repeat: int, examples: int) -> None:
         counted[0] = 0
         options = settings(max_examples=examples, stateful_step_count=30, deadline=None, database=None,
                            suppress_health_check=list(HealthCheck), derandomize=True)
+        gc.collect()  # as timed() does
         started = time.perf_counter()
         run_state_machine_as_test(Counted, settings=options)
         seconds = time.perf_counter() - started

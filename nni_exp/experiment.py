@@ -15,7 +15,7 @@ from .backend import Backend, ManagerArgs, ManagerProcess, RunMode
 from .backends import resolve_backend
 from .config import ExperimentConfig, diff
 from .config.base import canonical_json
-from .data import TrialJob, TrialMetricData, TrialResult, metric_from_wire, result_from_wire, trial_job_from_wire
+from .data import TrialJob, TrialMetricData, TrialResult
 from .durations import parse_duration
 from .errors import (
     CheckpointError,
@@ -380,12 +380,12 @@ class Experiment:
         answer = self._request("GET", trial_path("/trial-jobs", trial_job_id))
         if not answer:  # the real manager answers 200 with an empty body
             raise errors.TrialNotFoundError(trial_job_id)
-        return trial_job_from_wire(answer)
+        return TrialJob(**answer)
 
     def list_trial_jobs(self) -> List[TrialJob]:
         """All trial jobs, in submission order."""
         with gc_paused():
-            return [trial_job_from_wire(job) for job in self._request("GET", "/trial-jobs")]
+            return [TrialJob(**job) for job in self._request("GET", "/trial-jobs")]
 
     def get_job_statistics(self) -> List[Dict[str, Any]]:
         """``[{'trialJobStatus': status, 'trialJobNumber': count}, ...]`` for statuses present."""
@@ -401,7 +401,7 @@ class Experiment:
         metrics: Dict[str, List[TrialMetricData]] = {}
         with gc_paused():
             for metric in self._request("GET", path):
-                metrics.setdefault(metric["trialJobId"], []).append(metric_from_wire(metric))
+                metrics.setdefault(metric["trialJobId"], []).append(TrialMetricData(**metric))
         return metrics
 
     def get_experiment_profile(self) -> Dict[str, Any]:
@@ -422,7 +422,7 @@ class Experiment:
     def export_data(self) -> List[TrialResult]:
         """Parameters and final result of every succeeded trial."""
         with gc_paused():
-            return [result_from_wire(item) for item in self._request("GET", "/export-data")]
+            return [TrialResult(**item) for item in self._request("GET", "/export-data")]
 
     # ------------------------------------------------------------------ updates
 
