@@ -21,7 +21,8 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 from .trial_record import TERMINAL_EVENTS, LogDirectory, TrialRecord
 from .wire import js_dumps
 
-__all__ = ["ExperimentStore", "StoreListener", "TERMINAL_EVENTS", "HyperParameterEntry", "hyper_parameter_entry"]
+__all__ = ["ExperimentStore", "StoreListener", "TERMINAL_EVENTS", "HyperParameterEntry", "hyper_parameter_entry",
+           "metric_json"]
 
 #: ``listener(kind, row)``; see :meth:`ExperimentStore.add_listener`.
 StoreListener = Callable[[str, Dict[str, Any]], None]
@@ -37,6 +38,22 @@ _MetricRow = Tuple[Any, ...]
 
 def _metric_dict(row: _MetricRow) -> Dict[str, Any]:
     return dict(zip(METRIC_FIELDS, row))
+
+
+#: A string as ``JSON.stringify`` writes it (and as ``js_dumps`` does: the C encoder, non-ASCII kept).
+_js_string = json.encoder.encode_basestring
+
+
+def metric_json(row: _MetricRow) -> str:
+    """``js_dumps`` of a metric row's dict, written directly for the usual column types (five times
+    faster: a million trials' metrics are written on the first query that lists them)."""
+    timestamp, trial_job_id, parameter_id, metric_type, sequence, data = row
+    if (type(timestamp) is int and type(sequence) is int and type(trial_job_id) is str and type(metric_type) is str
+            and type(data) is str and (parameter_id is None or type(parameter_id) is str)):
+        parameter_text = "null" if parameter_id is None else _js_string(parameter_id)
+        return (f'{{"timestamp":{timestamp},"trialJobId":{_js_string(trial_job_id)},"parameterId":{parameter_text},'
+                f'"type":{_js_string(metric_type)},"sequence":{sequence},"data":{_js_string(data)}}}')
+    return js_dumps(_metric_dict(row))
 
 
 class ExperimentStore:
@@ -235,7 +252,7 @@ class ExperimentStore:
         texts = self._metric_texts
         rows = self._metrics
         if len(texts) < len(rows):
-            texts.extend(js_dumps(_metric_dict(row)) for row in rows[len(texts):])
+            texts.extend(map(metric_json, rows[len(texts):]))
         if trial_job_id is None and metric_type is None:
             return "[" + ",".join(texts) + "]"
         return "[" + ",".join(
