@@ -33,10 +33,12 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import functools
 import gc
 import heapq
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -296,7 +298,7 @@ def reporting_trial_command(root: Path) -> str:
     package = root / "standin" / "nni"
     package.mkdir(parents=True)
     shutil.copyfile(REPO_DIR / "fakes" / "local_trials" / "standin_nni.py", package / "__init__.py")
-    return f'{sys.executable} -S -c "{_REPORTING_TRIAL.format(standin=str(package.parent))}"'
+    return f"{shlex.quote(sys.executable)} -S -c {shlex.quote(_REPORTING_TRIAL.format(standin=str(package.parent)))}"
 
 
 def real_queries(trials: int, repeat: int, budget: float) -> Tuple[int, Dict[str, List[float]], float]:
@@ -501,15 +503,19 @@ def row_real_lifecycle(table: Table, repeat: int) -> None:
 # ---------------------------------------------------------------------- 10-11. imports
 
 
-_BYTECODE_CACHE = tempfile.mkdtemp(prefix="nni-exp-perf-pycache-")
-atexit.register(shutil.rmtree, _BYTECODE_CACHE, True)
+@functools.cache
+def bytecode_cache() -> str:
+    """A throw-away bytecode cache for the fresh interpreters (made on first use, removed at exit)."""
+    directory = tempfile.mkdtemp(prefix="nni-exp-perf-pycache-")
+    atexit.register(shutil.rmtree, directory, True)
+    return directory
 
 
 def interpreter_seconds(code: str, env: Optional[Dict[str, str]] = None) -> float:
     """Wall seconds of a fresh interpreter running ``code`` (this repository first on the path), its
     modules' bytecode cached as in any installed package (in a throw-away cache: ``PYTHONDONTWRITEBYTECODE``
     would otherwise make every run compile every module again)."""
-    environment = {**os.environ, "PYTHONPATH": str(REPO_DIR), "PYTHONPYCACHEPREFIX": _BYTECODE_CACHE, **(env or {})}
+    environment = {**os.environ, "PYTHONPATH": str(REPO_DIR), "PYTHONPYCACHEPREFIX": bytecode_cache(), **(env or {})}
     environment.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], env=environment, check=True)

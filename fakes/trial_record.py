@@ -23,8 +23,8 @@ TERMINAL_EVENTS = frozenset({"SUCCEEDED", "FAILED", "USER_CANCELED", "SYS_CANCEL
 
 #: The keys a record has from its first event, in wire order.
 _FIRST_KEYS: Tuple[str, ...] = ("trialJobId", "status", "hyperParameters")
-#: The keys events add later (``finalMetricData`` and ``stderrPath`` are added when a record is listed).
-_LATER_KEYS = frozenset(("startTime", "logPath", "sequenceId", "envId", "endTime"))
+#: Events add ``startTime``, ``logPath``, ``sequenceId``, ``envId`` and ``endTime``, each in the order of
+#: its first event (``finalMetricData`` and ``stderrPath`` are added when a record is listed).
 #: The key orders reached so far, each with the orders one more key leads to: a record's order is one of
 #: a handful of shared tuples, found without building a new one.
 _NEXT_KEYS: Dict[Tuple[str, ...], Dict[str, Tuple[str, ...]]] = {}
