@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -37,3 +39,38 @@ def test_an_unknown_row_is_refused_with_the_known_ones() -> None:
                           check=False)
     assert done.returncode == 2
     assert "unknown rows ['runn']" in done.stderr and "small_run" in done.stderr
+
+
+#: Each benchmark command of the README's Benchmarks section, with sizes that take seconds (and without
+#: the real manager: its rows are exercised by perf_table's real-manager runs and tests/real).
+SMOKE_ARGUMENTS = {
+    "perf_table.py": ["--repeat", "1", "--no-real", "--run-trials", "100", "--only", "run,small_run"],
+    "fake_throughput.py": ["--trials", "100", "--no-real"],
+    "startup.py": ["--trials", "20", "--repeat", "1", "--calls", "2", "--no-real"],
+    "fixture_overhead.py": ["--tests", "3", "--repeat", "1"],
+    "real_trials.py": ["--trials", "2", "--repeat", "1", "--no-real"],
+    "server_durability.py": ["--trials", "3"],
+    "huge_concurrency.py": ["--concurrency", "1000"],
+    "search_throughput.py": ["--trials", "50", "--tpe-trials", "3", "--repeat", "1", "--no-real"],
+}
+
+
+def readme_benchmark_scripts() -> list:
+    section = (ROOT / "README.md").read_text().split("\n## Benchmarks\n", 1)[1].split("\n## ", 1)[0]
+    return sorted(set(re.findall(r"`python benchmarks/(\w+\.py)", section)))
+
+
+def test_every_readme_benchmark_has_a_smoke_run() -> None:
+    scripts = readme_benchmark_scripts()
+    assert "perf_table.py" in scripts and "startup.py" in scripts, scripts
+    assert scripts == sorted(SMOKE_ARGUMENTS), "a README benchmark without a smoke run here, or the reverse"
+
+
+@pytest.mark.parametrize("script", sorted(SMOKE_ARGUMENTS))
+def test_each_readme_benchmark_runs_and_prints_figures(script: str) -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *SMOKE_ARGUMENTS[script]],
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300,
+                          check=False, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # some measured figure: "14.3 ms", "1095.1 / 1095.1 / 1095.1", "19,627" ...
+    assert re.search(r"\d+\.\d+|\d{1,3}(,\d{3})+", done.stdout), done.stdout
