@@ -65,6 +65,12 @@ class TrialRecord:
     (``record["startTime"]``, ``"endTime" in record``) or as a new plain dict (:meth:`as_dict`)."""
 
     __slots__ = ("_keys", "trialJobId", "status", "_hyper", "startTime", "_log", "sequenceId", "envId", "endTime")
+    # set by fold() when their key is first set: the record's keys say which are there
+    startTime: Any
+    _log: Any  # logPath: the path, or a LogDirectory standing for it
+    sequenceId: Any
+    envId: Any
+    endTime: Any
 
     def __init__(self, trial_job_id: str, first_event: str) -> None:
         self._keys = _FIRST_KEYS
@@ -78,38 +84,29 @@ class TrialRecord:
         """Apply one event's columns (its hyper-parameters go through :meth:`add_hyper_parameter`).
         ``log`` is the event's log path, or a :class:`LogDirectory` standing for it."""
         keys = self._keys
-        if event == "RUNNING" or event == "WAITING":
+        terminal = event in TERMINAL_EVENTS
+        if terminal or event == "RUNNING" or event == "WAITING":
+            # keys are set in this order: RUNNING gives startTime then logPath, WAITING logPath then
+            # startTime, an end logPath, endTime, then startTime if the trial never started
             if event == "RUNNING":
-                if "startTime" not in keys:
-                    keys = _with_key(keys, "startTime")
-                self.startTime = timestamp
+                keys = self._set(keys, "startTime", timestamp)
             if log is not None:
-                if "logPath" not in keys:
-                    keys = _with_key(keys, "logPath")
-                self._log = log
+                keys = self._set(keys, "logPath", log)
+            if terminal:
+                keys = self._set(keys, "endTime", timestamp)
             if "startTime" not in keys:
-                keys = _with_key(keys, "startTime")
-                self.startTime = timestamp
-        elif event in TERMINAL_EVENTS:
-            if log is not None:
-                if "logPath" not in keys:
-                    keys = _with_key(keys, "logPath")
-                self._log = log
-            if "endTime" not in keys:
-                keys = _with_key(keys, "endTime")
-            self.endTime = timestamp
-            if "startTime" not in keys:
-                keys = _with_key(keys, "startTime")
-                self.startTime = timestamp
+                keys = self._set(keys, "startTime", timestamp)
         self.status = status_after(self.status, event)
         if sequence_id is not None and "sequenceId" not in keys:
-            keys = _with_key(keys, "sequenceId")
-            self.sequenceId = sequence_id
+            keys = self._set(keys, "sequenceId", sequence_id)
         if env_id:
-            if "envId" not in keys:
-                keys = _with_key(keys, "envId")
-            self.envId = env_id
+            keys = self._set(keys, "envId", env_id)
         self._keys = keys
+
+    def _set(self, keys: Tuple[str, ...], key: str, value: Any) -> Tuple[str, ...]:
+        """Set ``key`` (``logPath`` is kept in ``_log``); the key order ``keys`` with ``key`` in it."""
+        setattr(self, "_log" if key == "logPath" else key, value)
+        return keys if key in keys else _with_key(keys, key)
 
     @property
     def hyper_parameters(self) -> List[str]:
