@@ -42,7 +42,7 @@ from .js_numbers import DurationError, js_to_number, js_to_seconds
 from .search import DispatcherLog, DispatcherProcess, SearchInfo, SearchRequest, SearchStartError
 from .search import commands as cmd
 from .store import ExperimentStore, hyper_parameter_entry
-from .trial_files import ScriptedTrialFiles, log_stamp
+from .trial_files import ScriptedLog, log_stamp
 from .trials import TrialContext, TrialFunction, TrialScript, run_trial_function
 from .wire import UNDEFINED, js_dumps, js_dumps_strings, py_dumps
 
@@ -166,6 +166,8 @@ class SimulatedManager:
         self.search_info: Optional[SearchInfo] = None
         #: Its ``dispatcher.log``.
         self.dispatcher_log = DispatcherLog(self._epoch_seconds)
+        #: What the files of this manager's scripted trials share (they connected to its port).
+        self._scripted_log = ScriptedLog(args.port)
         self._tuner_created = False
         self._tuner_spawned_at = 0.0
         self._tuner_connected = False
@@ -458,6 +460,7 @@ class SimulatedManager:
             self._schedule(_TUNER_TIMEOUT, self._tuner_never_connected)
             return
         self.search_info = self.search.info
+        self.search.same_trial_id = self.store.same_trial_id
         self.log("INFO", self.search.info.describe())
         self._schedule(self.timing.tuner_startup, self._on_tuner_connected)
         if self.dispatcher_dies_at is not None:
@@ -793,8 +796,7 @@ class SimulatedManager:
         self.store.add_event("RUNNING", trial_id, self._ms(), form.value, trial.log_path, form.sequence_id,
                              "local-env", hyper=hyper)
         # NNI's trial runtime logs a first line when the trial connects to its channel
-        self.store.trial_files[trial_id] = ScriptedTrialFiles(self._ms(), self.args.port,
-                                                              trial_id, script.stderr)
+        self.store.trial_files.add_scripted(trial_id, self._scripted_log, script.stderr)
         for offset, line in script.log_lines:
             self._schedule(offset, functools.partial(self._append_trial_log, trial, line))
         for offset, value in script.intermediate:

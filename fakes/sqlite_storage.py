@@ -117,8 +117,9 @@ class _Attachment:
         self._pending: list[_Row] = []
         self._queue_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        #: The trial file dicts already on disk, by trial id (identity: a re-run trial gets new files).
-        self._written_files: dict[str, Mapping[str, str]] = {}
+        #: What the store held of each trial's files when they were written, by trial id (identity: a
+        #: re-run trial gets new files, a scripted one a new manager's ScriptedLog).
+        self._written_files: dict[str, object] = {}
 
     def on_change(self, kind: str, row: dict[str, Any]) -> None:
         """The store's listener: turn the change into an SQL row now (the store keeps changing)."""
@@ -164,14 +165,16 @@ class _Attachment:
         self._write_trial_files()
 
     def _write_trial_files(self) -> None:
-        for trial_job_id, files in list(self.store.trial_files.items()):
-            if self._written_files.get(trial_job_id) is files:
+        trial_files = self.store.trial_files
+        for trial_job_id, stored in trial_files.stored_items():
+            if self._written_files.get(trial_job_id) is stored:
                 continue
+            files = trial_files[trial_job_id]
             folder = self.trials / trial_job_id
             folder.mkdir(parents=True, exist_ok=True)
             for name, content in list(files.items()):
                 (folder / name).write_text(content, encoding="utf-8")
-            self._written_files[trial_job_id] = files
+            self._written_files[trial_job_id] = stored
 
 
 class SqliteStorage:

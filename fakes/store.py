@@ -16,8 +16,9 @@ result) and shown as dicts; trial records are :class:`~fakes.trial_record.TrialR
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+from .trial_files import TrialFiles
 from .trial_record import TERMINAL_EVENTS, LogDirectory, TrialRecord
 from .wire import js_dumps
 
@@ -78,7 +79,7 @@ class ExperimentStore:
         self._metric_texts: List[str] = []
         self.imported_data: List[str] = []
         #: Trial output files (trial.log, trial.stdout, trial.stderr) by trial id.
-        self.trial_files: Dict[str, Mapping[str, str]] = {}
+        self.trial_files = TrialFiles(self._start_time)
         self._listeners: List[StoreListener] = []
 
     # -- change notification (incremental persistence)
@@ -167,8 +168,17 @@ class ExperimentStore:
             seen.add(index)
             record.add_hyper_parameter(text)
 
+    def _start_time(self, trial_job_id: str) -> int:
+        return int(self._records[trial_job_id].startTime)
+
     def has_trial(self, trial_job_id: str) -> bool:
         return trial_job_id in self._records
+
+    def same_trial_id(self, trial_job_id: str) -> str:
+        """The store's own string for ``trial_job_id`` (``trial_job_id`` itself for an unknown trial): a
+        reader that keeps trial ids can keep this one instead of a copy."""
+        record = self._records.get(trial_job_id)
+        return trial_job_id if record is None else record.trialJobId
 
     def trial_status(self, trial_job_id: str) -> Optional[str]:
         record = self._records.get(trial_job_id)

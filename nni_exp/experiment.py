@@ -15,7 +15,7 @@ from .backend import Backend, ManagerArgs, ManagerProcess, RunMode
 from .backends import resolve_backend
 from .config import ExperimentConfig, diff
 from .config.base import canonical_json
-from .data import TrialJob, TrialMetricData, TrialResult
+from .data import TrialJob, TrialMetricData, TrialResult, metric_data, trial_job, trial_result
 from .durations import parse_duration
 from .errors import (
     CheckpointError,
@@ -380,12 +380,12 @@ class Experiment:
         answer = self._request("GET", trial_path("/trial-jobs", trial_job_id))
         if not answer:  # the real manager answers 200 with an empty body
             raise errors.TrialNotFoundError(trial_job_id)
-        return TrialJob(**answer)
+        return trial_job(answer)
 
     def list_trial_jobs(self) -> List[TrialJob]:
         """All trial jobs, in submission order."""
         with gc_paused():
-            return [TrialJob(**job) for job in self._request("GET", "/trial-jobs")]
+            return list(map(trial_job, self._request("GET", "/trial-jobs")))
 
     def get_job_statistics(self) -> List[Dict[str, Any]]:
         """``[{'trialJobStatus': status, 'trialJobNumber': count}, ...]`` for statuses present."""
@@ -400,8 +400,11 @@ class Experiment:
         path = "/metric-data" if trial_job_id is None else trial_path("/metric-data", trial_job_id)
         metrics: Dict[str, List[TrialMetricData]] = {}
         with gc_paused():
-            for metric in self._request("GET", path):
-                metrics.setdefault(metric["trialJobId"], []).append(TrialMetricData(**metric))
+            for item in self._request("GET", path):
+                trial_metrics = metrics.get(item["trialJobId"])
+                if trial_metrics is None:
+                    trial_metrics = metrics[item["trialJobId"]] = []
+                trial_metrics.append(metric_data(item))
         return metrics
 
     def get_experiment_profile(self) -> Dict[str, Any]:
@@ -422,7 +425,7 @@ class Experiment:
     def export_data(self) -> List[TrialResult]:
         """Parameters and final result of every succeeded trial."""
         with gc_paused():
-            return [TrialResult(**item) for item in self._request("GET", "/export-data")]
+            return list(map(trial_result, self._request("GET", "/export-data")))
 
     # ------------------------------------------------------------------ updates
 

@@ -126,6 +126,48 @@ def test_results_go_to_the_tuner_except_customized_and_unknown_trials() -> None:
     assert tuner.ended == [(0, False)]
 
 
+class Keeping(DispatcherProcess):
+    """A dispatcher that keeps every decoded command (as NNI's keeps the ids of ended trials)."""
+
+    def __init__(self) -> None:
+        super().__init__(Recorder(), DispatcherLog(lambda: 0.0), SearchInfo("own", "keeping"))
+        self.kept: List[Any] = []
+
+    def _decode(self, command: str, content: str) -> Any:
+        return json.loads(content)
+
+    def _process(self, command: str, data: Any) -> None:
+        self.kept.append(data)
+
+
+def test_the_dispatcher_keeps_the_managers_own_trial_id_strings() -> None:
+    ids = {trial_id: trial_id for trial_id in ("abcde", "Fgh12")}
+    process = Keeping()
+    process.same_trial_id = lambda text: ids.get(text, text)
+    process.deliver(commands.TRIAL_END, json.dumps({"trial_job_id": "abc" + "de", "event": "SUCCEEDED"}))
+    process.deliver(commands.REPORT_METRIC_DATA, json.dumps({"trial_job_id": "Fgh12", "type": "FINAL"}))
+    process.deliver(commands.TRIAL_END, json.dumps({"trial_job_id": "zzzzz", "event": "FAILED"}))  # unknown: kept
+    process.deliver(commands.TRIAL_END, json.dumps({"trial_job_id": 5}))  # not a string: left alone
+    process.deliver(commands.REQUEST_TRIAL_JOBS, "2")
+    assert process.kept[0]["trial_job_id"] is ids["abcde"] and process.kept[1]["trial_job_id"] is ids["Fgh12"]
+    assert process.kept[2:] == [{"trial_job_id": "zzzzz", "event": "FAILED"}, {"trial_job_id": 5}, 2]
+    assert process.received == [commands.TRIAL_END, commands.REPORT_METRIC_DATA, commands.TRIAL_END,
+                                commands.TRIAL_END, commands.REQUEST_TRIAL_JOBS]
+
+
+def test_the_fake_hands_its_dispatcher_the_stores_trial_ids() -> None:
+    fake = FakeManager(three_second_trial, seed=1, search="own")
+    with Experiment(make_config(max_trial_number=2), backend=fake) as exp:
+        assert exp.run(8080) is True
+        manager = fake.manager_at(8080)
+        assert manager.search is not None
+        for job in exp.list_trial_jobs():
+            equal = "".join(list(job.trialJobId))  # a new string
+            stores = manager.store.same_trial_id(equal)
+            assert stores == equal and stores is not equal and manager.search.same_trial_id(equal) is stores
+        assert manager.search.same_trial_id("nope0") == "nope0"
+
+
 def test_resume_continues_after_the_largest_resumed_id_and_imports_their_results() -> None:
     tuner = ListTuner([{"x": 9}])
     dispatcher, sent = own(tuner)

@@ -22,8 +22,9 @@ the manager delivers them after its tuner latency.
 from __future__ import annotations
 
 import traceback
+from array import array
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Set, Tuple
+from typing import Any, Callable, List, Optional, Set, Tuple
 
 from . import commands as cmd
 from .log import ASSESSOR_WORKER, DEFAULT_WORKER, MAIN_THREAD, DispatcherLog
@@ -31,6 +32,8 @@ from .log import ASSESSOR_WORKER, DEFAULT_WORKER, MAIN_THREAD, DispatcherLog
 __all__ = ["DispatcherProcess", "SearchInfo", "SearchStartError", "InjectedTunerError"]
 
 _DISPATCHER_LOGGER = "nni.runtime.msg_dispatcher_base"
+_COMMAND_NAMES = tuple(sorted(cmd.TO_DISPATCHER))
+_COMMAND_INDEXES = {name: index for index, name in enumerate(_COMMAND_NAMES)}
 
 
 class InjectedTunerError(RuntimeError):
@@ -108,8 +111,16 @@ class DispatcherProcess:
         self.parameters_sent = 0
         self._dead_workers: Set[str] = set()
         self._thread = MAIN_THREAD
-        #: The commands received from the manager, in order (their names).
-        self.received: List[str] = []
+        #: The commands received from the manager, in order, as indexes into ``_COMMAND_NAMES``: a
+        #: byte each instead of a list's pointer (a run of a million trials receives two million).
+        self._received = array("B")
+        #: The manager's own string for a trial id it sends (set by the manager; see :meth:`deliver`).
+        self.same_trial_id: Callable[[str], str] = str
+
+    @property
+    def received(self) -> List[str]:
+        """The commands received from the manager, in order (their names; a new list)."""
+        return [_COMMAND_NAMES[index] for index in self._received]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.state} ({self.info.tuner})>"
@@ -134,12 +145,18 @@ class DispatcherProcess:
             return False
         if command == cmd.PING:
             return True
-        self.received.append(command)
+        self._received.append(_COMMAND_INDEXES[command])
         try:
             data = self._decode(command, content) if content else content
         except Exception:  # noqa: BLE001 - the real main loop dies and reports the traceback
             self._main_loop_failed(traceback.format_exc())
             return True
+        if type(data) is dict:
+            # The decoded trial id becomes the manager's equal string: NNI's dispatcher keeps the id of
+            # every ended trial, and a copy per trial is 54 bytes of a million-trial run.
+            trial_job_id = data.get("trial_job_id")
+            if type(trial_job_id) is str:
+                data["trial_job_id"] = self.same_trial_id(trial_job_id)
         if command == cmd.TERMINATE:
             self._exit()
             return True
