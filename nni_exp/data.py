@@ -9,10 +9,11 @@ client does:
 
 ``parameterId`` stays what the manager sends: a *string* (or ``None`` for customized trials).
 
-:func:`trial_job`, :func:`metric_data` and :func:`trial_result` build these records from a decoded
-answer's items. Each returns what the class called with the item as keyword arguments returns, and
-raises what it raises. For an item with the usual keys they set the attributes directly, which is
-2 to 3 times faster than the keyword call.
+:func:`trial_job`, :func:`hyper_parameters`, :func:`metric_data` and :func:`trial_result` build these
+records from a decoded answer's items. Each returns what the class called with the item as keyword
+arguments returns, and raises what it raises. For an item with the usual keys they set the attributes
+directly, which saves the keyword call's argument handling (about 0.25 us per record; a listed trial
+is three records).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from typing import Any, Dict, List, Optional
 
 from . import fast_json
 
-__all__ = ["TrialResult", "TrialMetricData", "TrialHyperParameters", "TrialJob", "trial_job", "metric_data",
-           "trial_result"]
+__all__ = ["TrialResult", "TrialMetricData", "TrialHyperParameters", "TrialJob", "trial_job", "hyper_parameters",
+           "metric_data", "trial_result"]
 
 
 @dataclass(init=False)

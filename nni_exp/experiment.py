@@ -401,9 +401,10 @@ class Experiment:
         metrics: Dict[str, List[TrialMetricData]] = {}
         with gc_paused():
             for item in self._request("GET", path):
-                trial_metrics = metrics.get(item["trialJobId"])
+                key = item["trialJobId"]
+                trial_metrics = metrics.get(key)
                 if trial_metrics is None:
-                    trial_metrics = metrics[item["trialJobId"]] = []
+                    trial_metrics = metrics[key] = []
                 trial_metrics.append(metric_data(item))
         return metrics
 
