@@ -78,40 +78,29 @@ def _shown(value: Any) -> Any:
     return repr(value)
 
 
-def keywords(cls: type) -> Callable[[Any], Any]:
-    return lambda item: cls(**item)
-
-
-@settings(max_examples=400)
-@given(job_items)
-def test_trial_job_is_the_keyword_call(item: Any) -> None:
-    assert outcome(data.trial_job, item) == outcome(keywords(TrialJob), item)
-
-
-@settings(max_examples=300)
-@given(metric_items)
-def test_metric_data_is_the_keyword_call(item: Any) -> None:
-    assert outcome(data.metric_data, item) == outcome(keywords(TrialMetricData), item)
-
-
-@settings(max_examples=300)
-@given(hyper_texts.map(lambda text: json.loads(text) if _decodes(text) else text) | json_values)
-def test_hyper_parameters_is_the_keyword_call(value: Any) -> None:
-    assert outcome(data.hyper_parameters, value) == outcome(keywords(TrialHyperParameters), value)
-
-
-@settings(max_examples=300)
-@given(result_items)
-def test_trial_result_is_the_keyword_call(item: Any) -> None:
-    assert outcome(data.trial_result, item) == outcome(keywords(TrialResult), item)
-
-
 def _decodes(text: str) -> bool:
     try:
         json.loads(text)
     except ValueError:
         return False
     return True
+
+
+hyper_values = hyper_texts.map(lambda text: json.loads(text) if _decodes(text) else text) | json_values
+
+
+@pytest.mark.parametrize("decoder, cls, drawn", [
+    (data.trial_job, TrialJob, job_items),
+    (data.metric_data, TrialMetricData, metric_items),
+    (data.hyper_parameters, TrialHyperParameters, hyper_values),
+    (data.trial_result, TrialResult, result_items),
+], ids=["trial_job", "metric_data", "hyper_parameters", "trial_result"])
+@settings(max_examples=400)
+@given(st.data())
+def test_each_decoder_is_the_keyword_call(decoder: Callable[[Any], Any], cls: type, drawn: st.SearchStrategy[Any],
+                                          draws: st.DataObject) -> None:
+    item = draws.draw(drawn)
+    assert outcome(decoder, item) == outcome(lambda value: cls(**value), item)
 
 
 WIRE_JOB = {

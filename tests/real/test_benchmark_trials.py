@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from nni_exp import Experiment
+from nni_exp import Experiment, TrialJob, TrialMetricData, TrialResult
+from nni_exp import data as decoders
 from nni_exp.real import RealBackend
 from nni_exp.testing.backends import free_port
 
@@ -40,3 +41,12 @@ def test_the_benchmark_real_trials_report_five_intermediate_results_and_a_final_
             assert [m.data for m in periodical] == pytest.approx([x * step for step in range(5)])
             assert len(final) == 1 and final[0].data == pytest.approx(x)
             assert job.finalMetricData[0].data == pytest.approx(x)
+        # the records are built by nni_exp.data's decoders: on NNI 3.0's own answers they give what the
+        # keyword calls (NNI's client's way) give
+        for path, decoder, cls in (("/trial-jobs", decoders.trial_job, TrialJob),
+                                   ("/metric-data", decoders.metric_data, TrialMetricData),
+                                   ("/export-data", decoders.trial_result, TrialResult)):
+            answer = exp._request("GET", path)
+            assert answer and [decoder(item) for item in answer] == [cls(**item) for item in answer]
+            assert [list(vars(decoder(item)).items()) for item in answer] == \
+                [list(vars(cls(**item)).items()) for item in answer]
