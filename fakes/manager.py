@@ -349,7 +349,10 @@ class FakeManager:
                 raise errors.ManagerUnreachableError(f"{method} {url}: no fake NNI manager listens on port {port}")
             target = ("/" + prefix if prefix else "") + router.API_ROOT + "/" + path.lstrip("/")
             answer = router.handle(manager, method, target, None if body is None else json.dumps(body))
-        return decode_answer(method, url, answer.status, answer.body)
+            if answer.has_value and answer.status == 200 and method.upper() == "GET":
+                return answer.decoded()  # no text: the value is what decoding it gives
+            text = answer.body
+        return decode_answer(method, url, answer.status, text)
 
     def load_stopped_config(self, experiment_id: str,
                             experiments_directory: Optional[str]) -> Optional[Dict[str, Any]]:
@@ -381,7 +384,7 @@ class FakeManager:
             manager = self._processes.get(port)
             if manager is None:
                 raise errors.ManagerUnreachableError(f"no fake NNI manager listens on port {port}")
-            return router.handle(manager, method, target, body)
+            return router.handle(manager, method, target, body).written()
 
     def advance(self, seconds: float) -> None:
         """Let ``seconds`` of virtual time pass (trials run, ticks happen)."""

@@ -3,7 +3,9 @@
 ``handle(manager, method, target, body)`` takes a request as it arrives on the wire (``target`` is
 the path with its query string, URL prefix included) and returns the status, body and content type
 the real manager would send. The in-memory backend, the ``responses`` adapter and the HTTP server
-all call this function, so a route's semantics live only here and in :mod:`fakes.simulator`.
+all call this function, so a route's semantics live only here and in :mod:`fakes.simulator`. The
+large lists (``/trial-jobs``, ``/metric-data``) are answered by their value as well as their text: the
+in-memory backend takes the value, which is what decoding the text gives, and no text is written.
 
 Where the real manager never answers or answers garbage, the fake answers with a clear error
 instead (see the README's table of deliberate fixes); everything else is reproduced, quirks
@@ -15,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .js_numbers import js_to_number
@@ -41,17 +43,81 @@ CORS_HEADERS: Tuple[Tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
 class RouterResponse:
-    """An answer: HTTP status, body text, content type and the other headers to send."""
+    """An answer: HTTP status, body text, content type and the other headers to send.
 
-    status: int
-    body: str = ""
-    content_type: str = _JSON
-    headers: Tuple[Tuple[str, str], ...] = ()
+    A JSON answer can also be made of its value (:meth:`of_value`). Its text is then written only
+    when ``body`` is first read: the HTTP server and the ``responses`` adapter read it, while the
+    in-memory backend takes :meth:`decoded` and no text is written at all.
+    """
+
+    __slots__ = ("status", "content_type", "headers", "_body", "_encode", "_value")
+
+    def __init__(self, status: int, body: str = "", content_type: str = _JSON,
+                 headers: Tuple[Tuple[str, str], ...] = ()) -> None:
+        self.status = status
+        self.content_type = content_type
+        self.headers = headers
+        self._body: Optional[str] = body
+        self._encode: Optional[Callable[[], str]] = None
+        self._value: Optional[Callable[[], Any]] = None
+
+    @classmethod
+    def of_value(cls, status: int, value: Callable[[], Any], encode: Callable[[], str],
+                 headers: Tuple[Tuple[str, str], ...] = ()) -> RouterResponse:
+        """A JSON answer given by ``value()``, a new value on each call that is what ``json.loads``
+        gives for ``encode()``, the answer's text."""
+        answer = cls(status, "", _JSON, headers)
+        answer._body, answer._encode, answer._value = None, encode, value
+        return answer
+
+    def with_headers(self, headers: Tuple[Tuple[str, str], ...]) -> RouterResponse:
+        """The same answer with ``headers`` added after its own (a text not yet written stays so)."""
+        answer = RouterResponse(self.status, "", self.content_type, self.headers + headers)
+        answer._body, answer._encode, answer._value = self._body, self._encode, self._value
+        return answer
+
+    @property
+    def body(self) -> str:
+        """The answer's text."""
+        body = self._body
+        if body is None:
+            assert self._encode is not None
+            body = self._body = self._encode()
+        return body
+
+    def written(self) -> RouterResponse:
+        """This answer, its text written now (an answer made of its value reads the store when its text
+        is first read: a caller that lets the simulation go on first writes it before)."""
+        self.body  # noqa: B018  (the property writes and keeps the text)
+        return self
+
+    @property
+    def has_value(self) -> bool:
+        """Whether :meth:`decoded` needs no text (an answer made with :meth:`of_value`)."""
+        return self._value is not None
+
+    def decoded(self) -> Any:
+        """What ``json.loads(body)`` gives (None for an empty body), a new value on each call."""
+        if self._value is not None:
+            return self._value()
+        return json.loads(self.body) if self.body else None
 
     def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
+        """:meth:`decoded`."""
+        return self.decoded()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RouterResponse):
+            return NotImplemented
+        return (self.status, self.body, self.content_type, self.headers) == \
+            (other.status, other.body, other.content_type, other.headers)
+
+    __hash__ = None  # type: ignore[assignment]  # equal answers compare their texts
+
+    def __repr__(self) -> str:
+        return (f"RouterResponse(status={self.status!r}, body={self.body!r}, content_type={self.content_type!r}, "
+                f"headers={self.headers!r})")
 
 
 @dataclass(frozen=True)
@@ -97,7 +163,8 @@ def _error(status: int, message: str) -> RouterResponse:
 def handle(manager: SimulatedManager, method: str, target: str,
            body: Union[bytes, str, None] = None) -> RouterResponse:
     """Answer one request to ``manager`` the way NNI 3.0's manager would (the caller has brought the
-    simulation up to the current time)."""
+    simulation up to the current time). An answer made of its value reads the store when it is read:
+    read it, or call its :meth:`~RouterResponse.written`, before the simulation goes on."""
     method = method.upper()
     split = urlsplit(target)
     path = split.path or "/"  # matched undecoded, as Express does: only route parameters are decoded
@@ -112,7 +179,7 @@ def handle(manager: SimulatedManager, method: str, target: str,
         # every method but GET and HEAD anyway, the manager's final 404.
         return RouterResponse(404, "Not Found", _HTML)
     answer = _api(manager, method, path[len(API_ROOT):] or "/", split.query, body)
-    return RouterResponse(answer.status, answer.body, answer.content_type, answer.headers + CORS_HEADERS)
+    return answer.with_headers(CORS_HEADERS)
 
 
 def _api(manager: SimulatedManager, method: str, api_path: str, query_text: str,
@@ -329,7 +396,8 @@ def _statistics(request: _Request) -> RouterResponse:
 
 @_route("GET", "/trial-jobs")
 def _list_trials(request: _Request) -> RouterResponse:
-    return RouterResponse(200, request.manager.store.trials_json(status=request.query.get("status")))
+    store, status = request.manager.store, request.query.get("status")
+    return RouterResponse.of_value(200, lambda: store.trials_value(status), lambda: store.trials_json(status))
 
 
 @_route("GET", "/trial-jobs/([^/]+)")
@@ -356,8 +424,10 @@ def _cancel_trial(request: _Request) -> RouterResponse:
 
 @_route("GET", "/metric-data(?:/(.+))?")
 def _metrics(request: _Request) -> RouterResponse:
-    trial_job_id = request.params[0] if request.params else None
-    return RouterResponse(200, request.manager.store.metrics_json(trial_job_id or None, request.query.get("type")))
+    store, metric_type = request.manager.store, request.query.get("type")
+    trial_job_id = (request.params[0] if request.params else None) or None
+    return RouterResponse.of_value(200, lambda: store.metrics_value(trial_job_id, metric_type),
+                                   lambda: store.metrics_json(trial_job_id, metric_type))
 
 
 @_route("GET", "/metric-data-range/([^/]+)/([^/]+)")

@@ -7,7 +7,10 @@ date as events arrive instead of being replayed on every query. A store outlives
 process that wrote it, which is what resume and view read.
 
 Each trial's wire JSON (as ``GET /trial-jobs`` and ``/export-data`` show it) and each metric row's is
-encoded once and kept until the trial changes: a query joins ready-made texts. A trial that ended
+encoded once and kept until the trial changes: a query joins ready-made texts. For the in-memory
+backend, ``/trial-jobs`` and ``/metric-data`` are also answered as the values those texts decode to
+(:meth:`ExperimentStore.trials_value`, :meth:`ExperimentStore.metrics_value`; see :mod:`fakes.wire_rows`):
+a trial's item is kept the same way, a metric row is made into a dict on each query. A trial that ended
 changes only on a rare event (``USER_TO_CANCEL`` after the end, a first final metric), which drops
 its texts. Metric rows are kept as tuples (a third of a dict's memory; there is one per reported
 result) and shown as dicts; trial records are :class:`~fakes.trial_record.TrialRecord` objects.
@@ -16,11 +19,20 @@ result) and shown as dicts; trial records are :class:`~fakes.trial_record.TrialR
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from .trial_files import TrialFiles
 from .trial_record import TERMINAL_EVENTS, LogDirectory, TrialRecord
 from .wire import js_dumps
+from .wire_rows import (
+    METRIC_FIELDS,
+    MetricRow,
+    copy_listed_trial,
+    metric_json,
+    metric_value,
+    plain_listed_trial,
+    usual_metric_row,
+)
 
 __all__ = ["ExperimentStore", "StoreListener", "TERMINAL_EVENTS", "HyperParameterEntry", "hyper_parameter_entry",
            "metric_json"]
@@ -31,30 +43,8 @@ StoreListener = Callable[[str, Dict[str, Any]], None]
 #: What the store keeps of an event's hyper-parameter data: its ``parameter_index`` and its wire JSON.
 HyperParameterEntry = Tuple[Any, str]
 
-#: The columns of a metric row, in the order the manager writes them.
-METRIC_FIELDS = ("timestamp", "trialJobId", "parameterId", "type", "sequence", "data")
-#: A metric row as the store keeps it: its values in :data:`METRIC_FIELDS` order.
-_MetricRow = Tuple[Any, ...]
-
-
-def _metric_dict(row: _MetricRow) -> Dict[str, Any]:
+def _metric_dict(row: MetricRow) -> Dict[str, Any]:
     return dict(zip(METRIC_FIELDS, row))
-
-
-#: A string as ``JSON.stringify`` writes it (and as ``js_dumps`` does: the C encoder, non-ASCII kept).
-_js_string = json.encoder.encode_basestring
-
-
-def metric_json(row: _MetricRow) -> str:
-    """``js_dumps`` of a metric row's dict, written directly for the usual column types (seven times
-    faster: a million trials' metrics are written on the first query that lists them)."""
-    timestamp, trial_job_id, parameter_id, metric_type, sequence, data = row
-    if (type(timestamp) is int and type(sequence) is int and type(trial_job_id) is str and type(metric_type) is str
-            and type(data) is str and (parameter_id is None or type(parameter_id) is str)):
-        parameter_text = "null" if parameter_id is None else _js_string(parameter_id)
-        return (f'{{"timestamp":{timestamp},"trialJobId":{_js_string(trial_job_id)},"parameterId":{parameter_text},'
-                f'"type":{_js_string(metric_type)},"sequence":{sequence},"data":{_js_string(data)}}}')
-    return js_dumps(_metric_dict(row))
 
 
 class ExperimentStore:
@@ -69,14 +59,20 @@ class ExperimentStore:
         #: The ``parameter_index`` values seen per trial, for trials with more than one hyper-parameter
         #: string (a trial's first index is read back from its only string instead).
         self._parameter_indexes: Dict[str, set] = {}
-        self._metrics: List[_MetricRow] = []
-        self._final_metrics: Dict[str, _MetricRow] = {}
+        self._metrics: List[MetricRow] = []
+        self._final_metrics: Dict[str, MetricRow] = {}
         #: Wire JSON of each trial record as ``GET /trial-jobs`` lists it, dropped when the trial changes.
         self._trial_texts: Dict[str, str] = {}
         #: Wire JSON of each trial's ``/export-data`` entries (joined by commas; '' for none), same life.
         self._export_texts: Dict[str, str] = {}
         #: Wire JSON of ``_metrics[i]``, for the first ``len(_metric_texts)`` rows (rows never change).
         self._metric_texts: List[str] = []
+        #: ``GET /trial-jobs``'s item of each trial as a value (or, when not plain, its wire JSON),
+        #: for :meth:`trials_value`; dropped with the trial's texts.
+        self._trial_items: Dict[str, Union[Dict[str, Any], str]] = {}
+        #: How many metric rows :meth:`metrics_value` has looked at, and whether all were usual.
+        self._rows_checked = 0
+        self._all_rows_usual = True
         self.imported_data: List[str] = []
         #: Trial output files (trial.log, trial.stdout, trial.stderr) by trial id.
         self.trial_files = TrialFiles(self._start_time)
@@ -126,8 +122,7 @@ class ExperimentStore:
         if record is None:
             record = self._records[trial_job_id] = TrialRecord(trial_job_id, event)
         else:
-            self._trial_texts.pop(trial_job_id, None)
-            self._export_texts.pop(trial_job_id, None)
+            self._forget_answers(trial_job_id)
         record.fold(event, timestamp, None if log_path is None else self._log_value(trial_job_id, log_path),
                     sequence_id, env_id)
         if hyper is not None:
@@ -213,6 +208,26 @@ class ExperimentStore:
             parts.append(text)
         return "[" + ",".join(parts) + "]"
 
+    def trials_value(self, status: Optional[str] = None) -> List[Dict[str, Any]]:
+        """``json.loads(trials_json(status))``, made without the text for plain trials (new values)."""
+        items = self._trial_items
+        value: List[Dict[str, Any]] = []
+        for trial_job_id, record in self._records.items():
+            if status is not None and record.status != status:
+                continue
+            item = items.get(trial_job_id)
+            if item is None:
+                listed = _with_error_path(self._listed(record))
+                item = items[trial_job_id] = listed if plain_listed_trial(listed) else js_dumps(listed)
+            value.append(json.loads(item) if isinstance(item, str) else copy_listed_trial(item))
+        return value
+
+    def _forget_answers(self, trial_job_id: str) -> None:
+        """Drop what is kept of a trial's answers: it changed."""
+        self._trial_texts.pop(trial_job_id, None)
+        self._export_texts.pop(trial_job_id, None)
+        self._trial_items.pop(trial_job_id, None)
+
     def trial_json(self, trial_job_id: str) -> Optional[str]:
         """``GET /trial-jobs/:id`` as wire JSON, None for an unknown trial."""
         record = self._records.get(trial_job_id)
@@ -241,8 +256,7 @@ class ExperimentStore:
             trial_job_id = kept[1]
             if trial_job_id not in self._final_metrics:
                 self._final_metrics[trial_job_id] = kept
-                self._trial_texts.pop(trial_job_id, None)
-                self._export_texts.pop(trial_job_id, None)
+                self._forget_answers(trial_job_id)
 
     @property
     def metrics(self) -> List[Dict[str, Any]]:
@@ -270,6 +284,21 @@ class ExperimentStore:
             if (trial_job_id is None or row[1] == trial_job_id)
             and (metric_type is None or row[3] == metric_type)
         ) + "]"
+
+    def metrics_value(self, trial_job_id: Optional[str] = None,
+                      metric_type: Optional[str] = None) -> List[Dict[str, Any]]:
+        """``json.loads(metrics_json(...))``, made without the text when every row is usual (new values)."""
+        rows = self._metrics
+        if self._rows_checked < len(rows):
+            self._all_rows_usual = self._all_rows_usual and all(map(usual_metric_row, rows[self._rows_checked:]))
+            self._rows_checked = len(rows)
+        if trial_job_id is not None or metric_type is not None:
+            rows = [row for row in rows if (trial_job_id is None or row[1] == trial_job_id)
+                    and (metric_type is None or row[3] == metric_type)]
+        if not self._all_rows_usual:
+            return list(map(metric_value, rows))
+        return [{"timestamp": timestamp, "trialJobId": trial, "parameterId": parameter, "type": kind,
+                 "sequence": sequence, "data": data} for timestamp, trial, parameter, kind, sequence, data in rows]
 
     def export_data(self) -> List[Dict[str, Any]]:
         """``/export-data``: each trial that has parameters and a final metric (i.e. SUCCEEDED)."""

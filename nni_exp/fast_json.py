@@ -46,6 +46,7 @@ _SHORTEST_LONG = len(_LONG_RUN)
 #: check above: orjson decodes it, and a float it made of a text with no fraction and no exponent was
 #: an integer beyond 64 bits, which json decides.
 _NUMBER_START = frozenset("-0123456789")
+_DIGITS = frozenset("0123456789")
 
 
 def _integer_text(text: str) -> bool:
@@ -98,6 +99,19 @@ def loads(text: Any) -> Any:
 
 def loads_twice(text: Any) -> Any:
     """``json.loads(json.loads(text))``: a value sent as JSON text inside a JSON string."""
+    if type(text) is str and len(text) > 2 and text[0] == '"' and _orjson_loads is not None:
+        # The usual metric: a number in quotes. A number's text needs no escape in a JSON string, so
+        # the quoted text is the number's when orjson reads it as one: it starts with a sign or digit
+        # and ends with a digit (orjson would skip whitespace, which is no string's to have here).
+        inner = text[1:-1]
+        if text[-1] == '"' and inner[0] in _NUMBER_START and inner[-1] in _DIGITS:
+            try:
+                value = _orjson_loads(inner)
+            except ValueError:
+                pass
+            else:
+                if type(value) is not float or "." in inner or not _integer_text(inner):
+                    return value
     if type(text) is str and text[:1] == '"':
         try:
             inner, end = scanstring(text, 1)

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import functools
+import json
+from typing import Any, Callable, Iterator
 
 import pytest
 
 from fakes import FakeManager
+from fakes.router import RouterResponse
 from nni_exp import ExperimentConfig
+
+from .json_equality import same_json
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _answers_given_as_values_are_what_their_text_decodes_to() -> Iterator[None]:
+    """All through the suite, every answer the in-memory backend takes as a value (``/trial-jobs``,
+    ``/metric-data``: no text is written) is compared with ``json.loads`` of its text, which the HTTP
+    server and the ``responses`` adapter send: the same value, types and key order included."""
+    decoded = RouterResponse.decoded
+
+    @functools.wraps(decoded)  # a test that must see the value alone restores ``decoded.__wrapped__``
+    def checked(answer: RouterResponse) -> Any:
+        value = decoded(answer)
+        if answer.has_value:
+            text = answer.body
+            if not same_json(value, json.loads(text)):
+                raise AssertionError(f"an answer's value is not what its text decodes to: {value!r} vs {text!r}")
+        return value
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RouterResponse, "decoded", checked)
+        yield
 
 
 def make_config(**overrides: Any) -> ExperimentConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from typing import Any, Callable, Tuple
@@ -72,6 +73,17 @@ def test_loads_is_json_loads(text: str) -> None:
 @given(texts.map(json.dumps) | texts)
 def test_loads_twice_is_json_loads_twice(text: str) -> None:
     assert outcome(fast_json.loads_twice, text) == outcome(lambda t: json.loads(json.loads(t)), text)
+
+
+def test_a_number_in_quotes_with_anything_around_it_is_json_loads_twice() -> None:
+    """The quoted number fast path: next to the number, what a JSON string may not hold raw (control
+    characters) or a number may not (spaces, quotes, escapes, signs), every combination."""
+    before = ["", " ", "\t", "\n", "\\", '"', "\\u0031", "+", "0", "-"]
+    numbers = ["1", "-0", "0.5", "1e400", "123456789012345678901", "-9223372036854775809", "-1.5E-3", "NaN", "-Infinity", "1_0"]
+    after = ["", " ", "\t", "\r", "\\", '"', "\\u0030", ".", "e", "1"]
+    for first, number, last in itertools.product(before, numbers, after):
+        text = f'"{first}{number}{last}"'
+        assert outcome(fast_json.loads_twice, text) == outcome(lambda t: json.loads(json.loads(t)), text), text
 
 
 def test_what_is_not_text_fails_as_in_json_loads() -> None:
