@@ -8,7 +8,8 @@ import inspect
 import logging
 import os
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TypeVar, Union
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any, Callable, DefaultDict, Dict, List, Optional, TypeVar, Union
 
 from . import errors
 from .backend import Backend, ManagerArgs, ManagerProcess, RunMode
@@ -398,15 +399,11 @@ class Experiment:
         otherwise, also for ``''``, which NNI took for "all trials").
         """
         path = "/metric-data" if trial_job_id is None else trial_path("/metric-data", trial_job_id)
-        metrics: Dict[str, List[TrialMetricData]] = {}
+        metrics: DefaultDict[str, List[TrialMetricData]] = defaultdict(list)
         with gc_paused():
             for item in self._request("GET", path):
-                key = item["trialJobId"]
-                trial_metrics = metrics.get(key)
-                if trial_metrics is None:
-                    trial_metrics = metrics[key] = []
-                trial_metrics.append(metric_data(item))
-        return metrics
+                metrics[item["trialJobId"]].append(metric_data(item))
+        return dict(metrics)
 
     def get_experiment_profile(self) -> Dict[str, Any]:
         """The manager's profile: ``params`` (the config), ``id``, ``execDuration``, ``startTime`` ..."""
