@@ -26,8 +26,10 @@ from .trial_record import TERMINAL_EVENTS, LogDirectory, TrialRecord
 from .wire import js_dumps
 from .wire_rows import (
     METRIC_FIELDS,
+    KeptTrial,
     MetricRow,
-    copy_listed_trial,
+    kept_listed_trial,
+    listed_trial_value,
     metric_json,
     metric_value,
     plain_listed_trial,
@@ -67,9 +69,9 @@ class ExperimentStore:
         self._export_texts: Dict[str, str] = {}
         #: Wire JSON of ``_metrics[i]``, for the first ``len(_metric_texts)`` rows (rows never change).
         self._metric_texts: List[str] = []
-        #: ``GET /trial-jobs``'s item of each trial as a value (or, when not plain, its wire JSON),
-        #: for :meth:`trials_value`; dropped with the trial's texts.
-        self._trial_items: Dict[str, Union[Dict[str, Any], str]] = {}
+        #: ``GET /trial-jobs``'s item of each trial as a value (:func:`~fakes.wire_rows.kept_listed_trial`;
+        #: or, when not plain, its wire JSON), for :meth:`trials_value`; dropped with the trial's texts.
+        self._trial_items: Dict[str, Union[KeptTrial, str]] = {}
         #: How many metric rows :meth:`metrics_value` has looked at, and whether all were usual.
         self._rows_checked = 0
         self._all_rows_usual = True
@@ -218,8 +220,9 @@ class ExperimentStore:
             item = items.get(trial_job_id)
             if item is None:
                 listed = _with_error_path(self._listed(record))
-                item = items[trial_job_id] = listed if plain_listed_trial(listed) else js_dumps(listed)
-            value.append(json.loads(item) if isinstance(item, str) else copy_listed_trial(item))
+                item = items[trial_job_id] = kept_listed_trial(listed) if plain_listed_trial(listed) \
+                    else js_dumps(listed)
+            value.append(json.loads(item) if isinstance(item, str) else listed_trial_value(item))
         return value
 
     def _forget_answers(self, trial_job_id: str) -> None:

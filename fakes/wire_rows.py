@@ -17,7 +17,7 @@ from typing import Any, Dict, Tuple
 from .wire import js_dumps
 
 __all__ = ["METRIC_FIELDS", "MetricRow", "metric_json", "metric_value", "usual_metric_row", "plain_listed_trial",
-           "copy_listed_trial"]
+           "KeptTrial", "kept_listed_trial", "listed_trial_value"]
 
 #: The columns of a metric row, in the order the manager writes them.
 METRIC_FIELDS = ("timestamp", "trialJobId", "parameterId", "type", "sequence", "data")
@@ -56,7 +56,8 @@ def metric_value(row: MetricRow) -> Dict[str, Any]:
 
 
 def plain_listed_trial(item: Dict[str, Any]) -> bool:
-    """Whether :func:`copy_listed_trial` of ``item`` is ``json.loads(js_dumps(item))``: string keys,
+    """Whether :func:`listed_trial_value` gives ``json.loads(js_dumps(item))`` for ``item`` kept with
+    :func:`kept_listed_trial`: string keys,
     scalar values (no float: JavaScript may write it as an integer), except ``hyperParameters``, a list
     of strings, and ``finalMetricData``, a list of usual metric dicts."""
     for key, value in item.items():
@@ -76,13 +77,33 @@ def plain_listed_trial(item: Dict[str, Any]) -> bool:
     return True
 
 
-def copy_listed_trial(item: Dict[str, Any]) -> Dict[str, Any]:
-    """A new copy of a :func:`plain_listed_trial` item (its lists and metric dicts new too)."""
-    copy = item.copy()
-    hyper_parameters = copy.get("hyperParameters")
+#: A :func:`plain_listed_trial` item as the store keeps it (:func:`kept_listed_trial`).
+KeptTrial = Dict[str, Any]
+
+
+def kept_listed_trial(item: Dict[str, Any]) -> KeptTrial:
+    """A :func:`plain_listed_trial` item in a form the garbage collector stops tracking: its two lists
+    made tuples (of strings, of metric rows). Kept for a 100k-trial experiment as dicts holding lists,
+    the items made every full collection of the process walk 400k more containers. ``item`` is taken
+    over."""
+    hyper_parameters = item.get("hyperParameters")
     if type(hyper_parameters) is list:
-        copy["hyperParameters"] = hyper_parameters.copy()
-    final_metrics = copy.get("finalMetricData")
+        item["hyperParameters"] = tuple(hyper_parameters)
+    final_metrics = item.get("finalMetricData")
     if type(final_metrics) is list:
-        copy["finalMetricData"] = [metric.copy() for metric in final_metrics]
-    return copy
+        item["finalMetricData"] = tuple(tuple(metric.values()) for metric in final_metrics)
+    return item
+
+
+def listed_trial_value(kept: KeptTrial) -> Dict[str, Any]:
+    """The item :func:`kept_listed_trial` took over, as a new value (its lists and metric dicts new too)."""
+    item = kept.copy()
+    hyper_parameters = item.get("hyperParameters")
+    if type(hyper_parameters) is tuple:
+        item["hyperParameters"] = list(hyper_parameters)
+    final_metrics = item.get("finalMetricData")
+    if type(final_metrics) is tuple:
+        item["finalMetricData"] = [
+            {"timestamp": timestamp, "trialJobId": trial, "parameterId": parameter, "type": kind, "sequence": sequence,
+             "data": data} for timestamp, trial, parameter, kind, sequence, data in final_metrics]
+    return item

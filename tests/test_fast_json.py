@@ -79,7 +79,8 @@ def test_a_number_in_quotes_with_anything_around_it_is_json_loads_twice() -> Non
     """The quoted number fast path: next to the number, what a JSON string may not hold raw (control
     characters) or a number may not (spaces, quotes, escapes, signs), every combination."""
     before = ["", " ", "\t", "\n", "\\", '"', "\\u0031", "+", "0", "-"]
-    numbers = ["1", "-0", "0.5", "1e400", "123456789012345678901", "-9223372036854775809", "-1.5E-3", "NaN", "-Infinity", "1_0"]
+    numbers = ["1", "-0", "0.5", "1e400", "123456789012345678901", "-9223372036854775809", "-1.5E-3", "NaN",
+               "-Infinity", "1_0"]
     after = ["", " ", "\t", "\r", "\\", '"', "\\u0030", ".", "e", "1"]
     for first, number, last in itertools.product(before, numbers, after):
         text = f'"{first}{number}{last}"'

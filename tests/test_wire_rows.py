@@ -3,7 +3,9 @@ without writing any text."""
 
 from __future__ import annotations
 
+import copy
 import functools
+import gc
 import json
 from typing import Any, Callable, List, Tuple
 
@@ -14,7 +16,14 @@ from hypothesis import strategies as st
 from fakes import FakeManager, router
 from fakes.router import RouterResponse
 from fakes.store import ExperimentStore
-from fakes.wire_rows import METRIC_FIELDS, copy_listed_trial, metric_json, metric_value, plain_listed_trial
+from fakes.wire_rows import (
+    METRIC_FIELDS,
+    kept_listed_trial,
+    listed_trial_value,
+    metric_json,
+    metric_value,
+    plain_listed_trial,
+)
 from nni_exp import Experiment
 
 from .conftest import make_config, three_second_trial
@@ -61,11 +70,24 @@ def test_a_metric_rows_value_is_what_its_text_decodes_to(row: Tuple[Any, ...]) -
        | st.fixed_dictionaries({"trialJobId": st.text(max_size=4), "hyperParameters": st.lists(json_values, max_size=2),
                                 "finalMetricData": st.lists(metric_rows.map(lambda row: dict(zip(METRIC_FIELDS, row)))
                                                             | json_values, max_size=2)}))
-def test_a_plain_listed_trials_copy_is_what_its_text_decodes_to(item: dict) -> None:
+def test_a_kept_plain_listed_trials_value_is_what_its_text_decodes_to(item: dict) -> None:
     if plain_listed_trial(item):
-        copy = copy_listed_trial(item)
-        assert same_json(copy, json.loads(json.dumps(item, allow_nan=True)))
-        assert same_json(copy, json.loads(router.js_dumps(item)))
+        text = router.js_dumps(item)
+        kept = kept_listed_trial(copy.deepcopy(item))
+        first, second = listed_trial_value(kept), listed_trial_value(kept)
+        assert same_json(first, json.loads(text)) and same_json(second, json.loads(text))
+        for key in ("hyperParameters", "finalMetricData"):  # new lists and dicts on each call
+            if isinstance(first.get(key), list):
+                assert first[key] is not second[key]
+                assert all(a is not b for a, b in zip(first[key], second[key]) if isinstance(a, dict))
+
+
+def test_the_kept_form_is_not_tracked_by_the_garbage_collector() -> None:
+    kept = kept_listed_trial({"trialJobId": "a", "status": "SUCCEEDED", "hyperParameters": ["{}"], "startTime": 1,
+                              "finalMetricData": [dict(zip(METRIC_FIELDS, (1, "a", "0", "FINAL", 0, '"1"')))]})
+    for _ in range(2):  # a collection untracks a dict whose values it found untracked
+        gc.collect()
+    assert not gc.is_tracked(kept)
 
 
 def test_floats_and_other_containers_are_not_plain() -> None:
