@@ -52,30 +52,37 @@ class RouterResponse:
     """
 
     __slots__ = ("status", "content_type", "headers", "_body", "_encode", "_value")
+    status: int
+    content_type: str
+    headers: Tuple[Tuple[str, str], ...]
+    _body: Optional[str]
+    _encode: Optional[Callable[[], str]]
+    _value: Optional[Callable[[], Any]]
 
     def __init__(self, status: int, body: str = "", content_type: str = _JSON,
-                 headers: Tuple[Tuple[str, str], ...] = ()) -> None:
-        self.status = status
-        self.content_type = content_type
-        self.headers = headers
-        self._body: Optional[str] = body
-        self._encode: Optional[Callable[[], str]] = None
-        self._value: Optional[Callable[[], Any]] = None
+                 headers: Tuple[Tuple[str, str], ...] = (), *, _encode: Optional[Callable[[], str]] = None,
+                 _value: Optional[Callable[[], Any]] = None) -> None:
+        for name, value in (("status", status), ("content_type", content_type), ("headers", headers),
+                            ("_body", None if _encode is not None else body), ("_encode", _encode),
+                            ("_value", _value)):
+            object.__setattr__(self, name, value)
 
     @classmethod
     def of_value(cls, status: int, value: Callable[[], Any], encode: Callable[[], str],
                  headers: Tuple[Tuple[str, str], ...] = ()) -> RouterResponse:
         """A JSON answer given by ``value()``, a new value on each call that is what ``json.loads``
         gives for ``encode()``, the answer's text."""
-        answer = cls(status, "", _JSON, headers)
-        answer._body, answer._encode, answer._value = None, encode, value
-        return answer
+        return cls(status, "", _JSON, headers, _encode=encode, _value=value)
 
     def with_headers(self, headers: Tuple[Tuple[str, str], ...]) -> RouterResponse:
         """The same answer with ``headers`` added after its own (a text not yet written stays so)."""
-        answer = RouterResponse(self.status, "", self.content_type, self.headers + headers)
-        answer._body, answer._encode, answer._value = self._body, self._encode, self._value
-        return answer
+        if self._body is None:
+            return RouterResponse(self.status, "", self.content_type, self.headers + headers, _encode=self._encode,
+                                  _value=self._value)
+        return RouterResponse(self.status, self._body, self.content_type, self.headers + headers, _value=self._value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a RouterResponse is immutable: cannot set {name!r}")
 
     @property
     def body(self) -> str:
@@ -83,7 +90,8 @@ class RouterResponse:
         body = self._body
         if body is None:
             assert self._encode is not None
-            body = self._body = self._encode()
+            body = self._encode()
+            object.__setattr__(self, "_body", body)  # written once, kept
         return body
 
     def written(self) -> RouterResponse:
@@ -113,7 +121,8 @@ class RouterResponse:
         return (self.status, self.body, self.content_type, self.headers) == \
             (other.status, other.body, other.content_type, other.headers)
 
-    __hash__ = None  # type: ignore[assignment]  # equal answers compare their texts
+    def __hash__(self) -> int:
+        return hash((self.status, self.body, self.content_type, self.headers))
 
     def __repr__(self) -> str:
         return (f"RouterResponse(status={self.status!r}, body={self.body!r}, content_type={self.content_type!r}, "

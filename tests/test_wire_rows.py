@@ -201,5 +201,8 @@ def test_an_answer_given_by_its_value_writes_its_text_once_when_read(unchecked: 
     assert answer == RouterResponse(200, '[1, {"a": 2}]') and answer != RouterResponse(200, "[1]")
     assert repr(answer) == """RouterResponse(status=200, body='[1, {"a": 2}]', content_type='application/json; \
 charset=utf-8', headers=())"""
+    assert hash(answer) == hash(RouterResponse(200, '[1, {"a": 2}]'))
+    with pytest.raises(AttributeError, match="immutable"):
+        answer.status = 404  # type: ignore[misc]
     plain = RouterResponse(500, '{"error": "x"}')
     assert not plain.has_value and plain.decoded() == {"error": "x"} and RouterResponse(200).decoded() is None
