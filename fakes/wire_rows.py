@@ -6,7 +6,7 @@ exactly what ``json.loads`` gives for the text (types and key order included), s
 directly only where that is plain: a metric row of the usual column types, a listed trial whose
 values are strings, integers, booleans and None in the usual places. Anything else goes through the
 text. ``tests/test_wire_rows.py`` compares both forms on arbitrary rows and trials, and the suite checks
-every value the in-memory backend takes against the text (see the root ``conftest.py``).
+every value the in-memory backend takes against the text (``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ def metric_value(row: MetricRow) -> Dict[str, Any]:
 
 def plain_listed_trial(item: Dict[str, Any]) -> bool:
     """Whether :func:`listed_trial_value` gives ``json.loads(js_dumps(item))`` for ``item`` kept with
-    :func:`kept_listed_trial`: string keys,
-    scalar values (no float: JavaScript may write it as an integer), except ``hyperParameters``, a list
-    of strings, and ``finalMetricData``, a list of usual metric dicts."""
+    :func:`kept_listed_trial`: string keys, scalar values (no float: JavaScript may write it as an
+    integer), except ``hyperParameters``, a list of strings, and ``finalMetricData``, a list of usual
+    metric dicts."""
     for key, value in item.items():
         if type(key) is not str:
             return False
