@@ -350,7 +350,7 @@ class FakeManager:
             target = ("/" + prefix if prefix else "") + router.API_ROOT + "/" + path.lstrip("/")
             answer = router.handle(manager, method, target, None if body is None else json.dumps(body))
             if answer.has_value and answer.status == 200 and method.upper() == "GET":
-                return answer.decoded()  # no text: the value is what decoding it gives
+                return answer.json()  # no text: the value is what decoding it gives
             text = answer.body
         return decode_answer(method, url, answer.status, text)
 

@@ -48,7 +48,7 @@ class RouterResponse:
 
     A JSON answer can also be made of its value (:meth:`of_value`). Its text is then written only
     when ``body`` is first read: the HTTP server and the ``responses`` adapter read it, while the
-    in-memory backend takes :meth:`decoded` and no text is written at all.
+    in-memory backend takes :meth:`json` and no text is written at all.
     """
 
     __slots__ = ("status", "content_type", "headers", "_body", "_encode", "_value")
@@ -102,18 +102,14 @@ class RouterResponse:
 
     @property
     def has_value(self) -> bool:
-        """Whether :meth:`decoded` needs no text (an answer made with :meth:`of_value`)."""
+        """Whether :meth:`json` needs no text (an answer made with :meth:`of_value`)."""
         return self._value is not None
 
-    def decoded(self) -> Any:
+    def json(self) -> Any:
         """What ``json.loads(body)`` gives (None for an empty body), a new value on each call."""
         if self._value is not None:
             return self._value()
         return json.loads(self.body) if self.body else None
-
-    def json(self) -> Any:
-        """:meth:`decoded`."""
-        return self.decoded()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RouterResponse):

@@ -19,7 +19,7 @@ result) and shown as dicts; trial records are :class:`~fakes.trial_record.TrialR
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from .trial_files import TrialFiles
 from .trial_record import TERMINAL_EVENTS, LogDirectory, TrialRecord
@@ -34,6 +34,7 @@ from .wire_rows import (
     metric_value,
     plain_listed_trial,
     usual_metric_row,
+    usual_metric_values,
 )
 
 __all__ = ["ExperimentStore", "StoreListener", "TERMINAL_EVENTS", "HyperParameterEntry", "hyper_parameter_entry",
@@ -197,16 +198,24 @@ class ExperimentStore:
                 item["finalMetricData"] = [_metric_dict(final)]
         return item
 
+    def _wire_item(self, record: TrialRecord) -> Dict[str, Any]:
+        """A trial as ``GET /trial-jobs`` shows it: :meth:`_listed` with ``stderrPath`` on a FAILED trial."""
+        return _with_error_path(self._listed(record))
+
+    def _records_with(self, status: Optional[str]) -> Iterator[Tuple[str, TrialRecord]]:
+        """``(trial id, record)`` of every trial, or of those with ``status``, in submission order."""
+        if status is None:
+            return iter(self._records.items())
+        return ((trial_job_id, record) for trial_job_id, record in self._records.items() if record.status == status)
+
     def trials_json(self, status: Optional[str] = None) -> str:
         """``GET /trial-jobs`` as wire JSON: :meth:`trials` with ``stderrPath`` on FAILED trials."""
         texts = self._trial_texts
         parts = []
-        for trial_job_id, record in self._records.items():
-            if status is not None and record.status != status:
-                continue
+        for trial_job_id, record in self._records_with(status):
             text = texts.get(trial_job_id)
             if text is None:
-                text = texts[trial_job_id] = js_dumps(_with_error_path(self._listed(record)))
+                text = texts[trial_job_id] = js_dumps(self._wire_item(record))
             parts.append(text)
         return "[" + ",".join(parts) + "]"
 
@@ -214,12 +223,10 @@ class ExperimentStore:
         """``json.loads(trials_json(status))``, made without the text for plain trials (new values)."""
         items = self._trial_items
         value: List[Dict[str, Any]] = []
-        for trial_job_id, record in self._records.items():
-            if status is not None and record.status != status:
-                continue
+        for trial_job_id, record in self._records_with(status):
             item = items.get(trial_job_id)
             if item is None:
-                listed = _with_error_path(self._listed(record))
+                listed = self._wire_item(record)
                 item = items[trial_job_id] = kept_listed_trial(listed) if plain_listed_trial(listed) \
                     else js_dumps(listed)
             value.append(json.loads(item) if isinstance(item, str) else listed_trial_value(item))
@@ -238,7 +245,7 @@ class ExperimentStore:
             return None
         text = self._trial_texts.get(trial_job_id)
         if text is None:
-            text = self._trial_texts[trial_job_id] = js_dumps(_with_error_path(self._listed(record)))
+            text = self._trial_texts[trial_job_id] = js_dumps(self._wire_item(record))
         return text
 
     def statistics(self) -> List[Dict[str, Any]]:
@@ -269,9 +276,7 @@ class ExperimentStore:
     def metric_rows(self, trial_job_id: Optional[str] = None,
                     metric_type: Optional[str] = None) -> List[Dict[str, Any]]:
         return [
-            _metric_dict(row) for row in self._metrics
-            if (trial_job_id is None or row[1] == trial_job_id)
-            and (metric_type is None or row[3] == metric_type)
+            _metric_dict(row) for row in self._metrics if _row_matches(row, trial_job_id, metric_type)
         ]
 
     def metrics_json(self, trial_job_id: Optional[str] = None, metric_type: Optional[str] = None) -> str:
@@ -283,9 +288,7 @@ class ExperimentStore:
         if trial_job_id is None and metric_type is None:
             return "[" + ",".join(texts) + "]"
         return "[" + ",".join(
-            text for row, text in zip(rows, texts)
-            if (trial_job_id is None or row[1] == trial_job_id)
-            and (metric_type is None or row[3] == metric_type)
+            text for row, text in zip(rows, texts) if _row_matches(row, trial_job_id, metric_type)
         ) + "]"
 
     def metrics_value(self, trial_job_id: Optional[str] = None,
@@ -296,12 +299,8 @@ class ExperimentStore:
             self._all_rows_usual = self._all_rows_usual and all(map(usual_metric_row, rows[self._rows_checked:]))
             self._rows_checked = len(rows)
         if trial_job_id is not None or metric_type is not None:
-            rows = [row for row in rows if (trial_job_id is None or row[1] == trial_job_id)
-                    and (metric_type is None or row[3] == metric_type)]
-        if not self._all_rows_usual:
-            return list(map(metric_value, rows))
-        return [{"timestamp": timestamp, "trialJobId": trial, "parameterId": parameter, "type": kind,
-                 "sequence": sequence, "data": data} for timestamp, trial, parameter, kind, sequence, data in rows]
+            rows = [row for row in rows if _row_matches(row, trial_job_id, metric_type)]
+        return usual_metric_values(rows) if self._all_rows_usual else list(map(metric_value, rows))
 
     def export_data(self) -> List[Dict[str, Any]]:
         """``/export-data``: each trial that has parameters and a final metric (i.e. SUCCEEDED)."""
@@ -346,6 +345,11 @@ class ExperimentStore:
 def hyper_parameter_entry(parsed: Any) -> HyperParameterEntry:
     """The ``parameter_index`` and wire JSON of an event's parsed hyper-parameter data."""
     return (parsed.get("parameter_index") if isinstance(parsed, dict) else None), js_dumps(parsed)
+
+
+def _row_matches(row: MetricRow, trial_job_id: Optional[str], metric_type: Optional[str]) -> bool:
+    """Whether a metric row is one ``GET /metric-data[/<trial>][?type=<type>]`` lists (None: any)."""
+    return (trial_job_id is None or row[1] == trial_job_id) and (metric_type is None or row[3] == metric_type)
 
 
 def _with_error_path(job: Dict[str, Any]) -> Dict[str, Any]:

@@ -12,12 +12,12 @@ every value the in-memory backend takes against the text (``tests/conftest.py``)
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Iterable, List, Tuple
 
 from .wire import js_dumps
 
 __all__ = ["METRIC_FIELDS", "MetricRow", "metric_json", "metric_value", "usual_metric_row", "plain_listed_trial",
-           "KeptTrial", "kept_listed_trial", "listed_trial_value"]
+           "usual_metric_values", "KeptTrial", "kept_listed_trial", "listed_trial_value"]
 
 #: The columns of a metric row, in the order the manager writes them.
 METRIC_FIELDS = ("timestamp", "trialJobId", "parameterId", "type", "sequence", "data")
@@ -46,6 +46,12 @@ def metric_json(row: MetricRow) -> str:
         return (f'{{"timestamp":{timestamp},"trialJobId":{_js_string(trial_job_id)},"parameterId":{parameter_text},'
                 f'"type":{_js_string(metric_type)},"sequence":{sequence},"data":{_js_string(data)}}}')
     return js_dumps(dict(zip(METRIC_FIELDS, row)))
+
+
+def usual_metric_values(rows: Iterable[MetricRow]) -> List[Dict[str, Any]]:
+    """``[metric_value(row) for row in rows]`` for :func:`usual_metric_row` rows, made faster."""
+    return [{"timestamp": timestamp, "trialJobId": trial, "parameterId": parameter, "type": kind, "sequence": sequence,
+             "data": data} for timestamp, trial, parameter, kind, sequence, data in rows]
 
 
 def metric_value(row: MetricRow) -> Dict[str, Any]:
@@ -103,7 +109,5 @@ def listed_trial_value(kept: KeptTrial) -> Dict[str, Any]:
         item["hyperParameters"] = list(hyper_parameters)
     final_metrics = item.get("finalMetricData")
     if type(final_metrics) is tuple:
-        item["finalMetricData"] = [
-            {"timestamp": timestamp, "trialJobId": trial, "parameterId": parameter, "type": kind, "sequence": sequence,
-             "data": data} for timestamp, trial, parameter, kind, sequence, data in final_metrics]
+        item["finalMetricData"] = usual_metric_values(final_metrics)
     return item

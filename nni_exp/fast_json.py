@@ -49,6 +49,23 @@ _NUMBER_START = frozenset("-0123456789")
 _DIGITS = frozenset("0123456789")
 
 
+#: What :func:`_orjson_number` returns when json.loads must decide.
+_UNDECIDED = object()
+
+
+def _orjson_number(text: str) -> Any:
+    """orjson's value of ``text``, a JSON number text with neither leading nor trailing whitespace; or
+    :data:`_UNDECIDED` when json.loads must decide (orjson refused it, or made a float of an integer beyond
+    64 bits)."""
+    try:
+        value = _orjson_loads(text)  # type: ignore[misc]  # (only called with orjson installed)
+    except ValueError:
+        return _UNDECIDED  # json.loads accepts NaN and big integers, or raises its own error
+    if type(value) is float and "." not in text and _integer_text(text):
+        return _UNDECIDED
+    return value
+
+
 def _integer_text(text: str) -> bool:
     """Whether the JSON number ``text`` has neither a fraction nor an exponent."""
     return "." not in text and "e" not in text and "E" not in text
@@ -72,13 +89,9 @@ def loads(text: Any) -> Any:
     """``json.loads(text)``."""
     if type(text) is str and _orjson_loads is not None and text and text[-1] not in _WHITESPACE:
         if text[0] in _NUMBER_START:
-            try:
-                value = _orjson_loads(text)
-            except ValueError:
-                pass  # json.loads decides: it accepts NaN and big integers, or raises its own error
-            else:
-                if type(value) is not float or not _integer_text(text):
-                    return value
+            value = _orjson_number(text)
+            if value is not _UNDECIDED:
+                return value
         elif text[0] not in _WHITESPACE:
             data = text if len(text) < _SHORTEST_LONG else _long_text_for_orjson(text)
             if data is not None:
@@ -105,13 +118,9 @@ def loads_twice(text: Any) -> Any:
         # and ends with a digit (orjson would skip whitespace, which is no string's to have here).
         inner = text[1:-1]
         if text[-1] == '"' and inner[0] in _NUMBER_START and inner[-1] in _DIGITS:
-            try:
-                value = _orjson_loads(inner)
-            except ValueError:
-                pass
-            else:
-                if type(value) is not float or "." in inner or not _integer_text(inner):
-                    return value
+            value = _orjson_number(inner)
+            if value is not _UNDECIDED:
+                return value
     if type(text) is str and text[:1] == '"':
         try:
             inner, end = scanstring(text, 1)

@@ -20,9 +20,9 @@ def _answers_given_as_values_are_what_their_text_decodes_to() -> Iterator[None]:
     """All through the suite, every answer the in-memory backend takes as a value (``/trial-jobs``,
     ``/metric-data``: no text is written) is compared with ``json.loads`` of its text, which the HTTP
     server and the ``responses`` adapter send: the same value, types and key order included."""
-    decoded = RouterResponse.decoded
+    decoded = RouterResponse.json
 
-    @functools.wraps(decoded)  # a test that must see the value alone restores ``decoded.__wrapped__``
+    @functools.wraps(decoded)  # a test that must see the value alone restores ``json.__wrapped__``
     def checked(answer: RouterResponse) -> Any:
         value = decoded(answer)
         if answer.has_value:
@@ -32,7 +32,7 @@ def _answers_given_as_values_are_what_their_text_decodes_to() -> Iterator[None]:
         return value
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(RouterResponse, "decoded", checked)
+        patch.setattr(RouterResponse, "json", checked)
         yield
 
 

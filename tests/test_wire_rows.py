@@ -158,8 +158,8 @@ def test_values_are_new_on_each_call() -> None:
 
 @pytest.fixture
 def unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``RouterResponse.decoded`` without the suite's comparison with the text (see ``conftest.py``)."""
-    monkeypatch.setattr(RouterResponse, "decoded", RouterResponse.decoded.__wrapped__)  # type: ignore[attr-defined]
+    """``RouterResponse.json`` without the suite's comparison with the text (see ``conftest.py``)."""
+    monkeypatch.setattr(RouterResponse, "json", RouterResponse.json.__wrapped__)  # type: ignore[attr-defined]
 
 
 def test_the_in_memory_backend_writes_no_text_for_the_large_lists(unchecked: None,
@@ -195,7 +195,7 @@ def test_an_answer_given_by_its_value_writes_its_text_once_when_read(unchecked: 
     answer = RouterResponse.of_value(200, lambda: [1, {"a": 2}], encode)
     with_headers = answer.with_headers((("X-A", "b"),))
     assert answer.has_value and with_headers.has_value
-    assert answer.decoded() == [1, {"a": 2}] and with_headers.decoded() == [1, {"a": 2}] and written == []
+    assert answer.json() == [1, {"a": 2}] and with_headers.json() == [1, {"a": 2}] and written == []
     assert answer.written() is answer and answer.body == '[1, {"a": 2}]' and written == [1]
     assert with_headers.headers == (("X-A", "b"),) and with_headers.body == '[1, {"a": 2}]' and written == [1, 1]
     assert answer == RouterResponse(200, '[1, {"a": 2}]') and answer != RouterResponse(200, "[1]")
@@ -205,4 +205,4 @@ charset=utf-8', headers=())"""
     with pytest.raises(AttributeError, match="immutable"):
         answer.status = 404  # type: ignore[misc]
     plain = RouterResponse(500, '{"error": "x"}')
-    assert not plain.has_value and plain.decoded() == {"error": "x"} and RouterResponse(200).decoded() is None
+    assert not plain.has_value and plain.json() == {"error": "x"} and RouterResponse(200).json() is None
