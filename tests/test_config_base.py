@@ -7,7 +7,7 @@ import json
 import os
 import pickle
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Dict, List, Literal, Optional, Union
 
 import pytest
 
@@ -22,7 +22,7 @@ from nni_exp.config import (
     UnknownFieldError,
 )
 from nni_exp.config.algorithm import _AlgorithmConfig
-from nni_exp.config.base import camel_case, is_missing, normalize_key, resolve_path, type_matches
+from nni_exp.config.base import ConfigBase, camel_case, is_missing, normalize_key, resolve_path, type_matches
 from nni_exp.errors import ConfigError
 
 from .config_samples import SPACE
@@ -380,6 +380,20 @@ def test_canonical_copy_leaves_the_original_alone() -> None:
     config.validate()  # returns None, raises nothing
 
 
+def test_dicts_put_into_a_config_list_later_are_converted_by_canonical_copy() -> None:
+    config = ExperimentConfig(**minimal(training_service=[{"platform": "local"}]))
+    assert isinstance(config.training_service, list)
+    config.training_service.append({"platform": "local", "trial_gpu_number": 0})  # type: ignore[arg-type]
+    canon = config.canonical_copy()
+    assert isinstance(canon.training_service, list) and isinstance(canon.training_service[1], LocalConfig)
+    assert canon.training_service[1].trial_gpu_number == 0
+    assert isinstance(config.training_service[1], dict)  # the original is left alone
+    config.training_service.append({"platform": "local", "bogus": 1})  # type: ignore[arg-type]
+    with pytest.raises(UnknownFieldError) as caught:
+        config.canonical_copy()
+    assert caught.value.field == "training_service[2].bogus"
+
+
 def test_round_trip() -> None:
     config = ExperimentConfig(
         **minimal(max_trial_number=3, max_experiment_duration="1.5h", assessor={"name": "Medianstop"})
@@ -402,6 +416,39 @@ def test_deepcopy_and_pickle() -> None:
         clone.trial_concurrency = 4  # the attribute guard still works on the clone
         with pytest.raises(UnknownFieldError):
             clone.bogus = 1
+
+
+def _containers(value: Any) -> List[Any]:
+    """Every list, dict and config object reachable from ``value`` (attributes of configs included), once each."""
+    found: Dict[int, Any] = {}
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, dict, ConfigBase)) and id(item) not in found:
+            found[id(item)] = item
+            if isinstance(item, ConfigBase):
+                stack.extend(vars(item).values())
+            else:
+                stack.extend(item.values() if isinstance(item, dict) else item)
+    return list(found.values())
+
+
+def test_deepcopy_shares_nothing_mutable_and_keeps_shared_values_shared() -> None:
+    shared = {"_type": "choice", "_value": [1, [2, {"x": 3}]]}  # held by the config and by its tuner's config
+    config = ExperimentConfig(**minimal(search_space={"a": shared},
+                                        tuner={"name": "TPE", "class_args": {"optimize_mode": "maximize",
+                                                                             "nested": [shared]}}))
+    vars(config)["_note"] = {"kept": ["private"]}  # private attributes are copied as the fields are
+    vars(config)["_itself"] = config
+    clone = copy.deepcopy(config)
+    assert clone == config
+    assert vars(clone)["_note"] == {"kept": ["private"]} and clone._base_path == config._base_path
+    assert vars(clone)["_itself"] is clone
+    original_ids = {id(item) for item in _containers(config)}
+    assert not [item for item in _containers(clone) if id(item) in original_ids]
+    assert clone.tuner is not None and clone.search_space["a"] is clone.tuner.class_args["nested"][0]
+    clone.search_space["a"]["_value"][1][1]["x"] = 4
+    assert shared["_value"][1][1]["x"] == 3
 
 
 def test_pickled_loaded_config_keeps_its_base_path(nnictl_dir: Path, tmp_path: Path) -> None:

@@ -452,6 +452,16 @@ class ConfigBase:
                 known=tuple(camel_case(field.name) for field in fields),
             )
 
+    def __deepcopy__(self: _T, memo: dict[int, Any]) -> _T:
+        """What ``copy.deepcopy`` does for any object (a new instance, its attributes copied deeply),
+        without its generic dispatch for the plain values most fields hold."""
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        deepcopy = copy.deepcopy
+        clone.__dict__.update({name: value if type(value) in _PLAIN_VALUES else deepcopy(value, memo)
+                               for name, value in self.__dict__.items()})
+        return clone
+
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_"):
             object.__setattr__(self, name, value)
@@ -511,18 +521,21 @@ class ConfigBase:
         ``parents`` lists the enclosing configs, nearest first. Subclasses extend this.
         """
         for field in _fields_of(type(self)):
-            self._finish_conversion(field.name)
             value = getattr(self, field.name)
+            if isinstance(value, (dict, list)):  # what _convert may turn into config objects
+                self._finish_conversion(field.name)
+                value = getattr(self, field.name)
             if field.path_like and isinstance(value, (str, Path)):
                 if "\0" in str(value):
                     raise self._error(field.name, f"{type(self).__name__}: {field.name} must not contain a NUL "
                                                   f"character, got {short_repr(str(value))}",
                                       f"a path cannot contain a NUL character, got {describe_value(str(value))}")
                 value = resolve_path(value, self._base_path)
-            object.__setattr__(self, field.name, value)
-            for where, child in _children(value, self._path_of(field.name)):
-                child._where = where
-                child._canonicalize([self, *parents])
+                object.__setattr__(self, field.name, value)
+            if isinstance(value, _HOLDERS):
+                for where, child in _children(value, self._path_of(field.name)):
+                    child._where = where
+                    child._canonicalize([self, *parents])
 
     def _validate_canonical(self) -> None:
         """Check every field is set and has the declared type, then validate children.
@@ -548,8 +561,10 @@ class ConfigBase:
                 detail = f"at {inner}" if inner.startswith("[") else inner[2:]
                 raise self._error(field.name, f"{name}: {problem}", detail)
         for field in fields:
-            for _, child in _children(getattr(self, field.name), ""):
-                child._validate_canonical()
+            value = getattr(self, field.name)
+            if isinstance(value, _HOLDERS):
+                for _, child in _children(value, ""):
+                    child._validate_canonical()
 
     # -- helpers for subclasses -----------------------------------------------------------------
 
@@ -673,6 +688,12 @@ def _convert(value: Any, field: _Field, strict: bool) -> Any:
                     raise _located(error, f"{field.name}[{index}]") from None
             return converted
     return value
+
+
+#: Values ``copy.deepcopy`` returns as they are.
+_PLAIN_VALUES = frozenset((type(None), bool, int, float, str))
+#: The field values :func:`_children` may find config objects in.
+_HOLDERS = (ConfigBase, list)
 
 
 def _children(value: Any, where: str) -> Iterator[tuple[str, ConfigBase]]:
