@@ -25,11 +25,11 @@ from .trial_files import TrialFiles
 from .trial_record import TERMINAL_EVENTS, LogDirectory, TrialRecord
 from .wire import js_dumps
 from .wire_rows import (
-    METRIC_FIELDS,
     KeptTrial,
     MetricRow,
     kept_listed_trial,
     listed_trial_value,
+    metric_dict,
     metric_json,
     metric_value,
     plain_listed_trial,
@@ -45,10 +45,6 @@ StoreListener = Callable[[str, Dict[str, Any]], None]
 
 #: What the store keeps of an event's hyper-parameter data: its ``parameter_index`` and its wire JSON.
 HyperParameterEntry = Tuple[Any, str]
-
-def _metric_dict(row: MetricRow) -> Dict[str, Any]:
-    return dict(zip(METRIC_FIELDS, row))
-
 
 class ExperimentStore:
     """Profile revisions, trial events folded into records, metrics and imported data."""
@@ -195,7 +191,7 @@ class ExperimentStore:
         if record.status == "SUCCEEDED":
             final = self._final_metrics.get(record.trialJobId)
             if final is not None:
-                item["finalMetricData"] = [_metric_dict(final)]
+                item["finalMetricData"] = [metric_dict(final)]
         return item
 
     def _wire_item(self, record: TrialRecord) -> Dict[str, Any]:
@@ -271,12 +267,12 @@ class ExperimentStore:
     @property
     def metrics(self) -> List[Dict[str, Any]]:
         """Every metric row, in arrival order (new dicts)."""
-        return [_metric_dict(row) for row in self._metrics]
+        return [metric_dict(row) for row in self._metrics]
 
     def metric_rows(self, trial_job_id: Optional[str] = None,
                     metric_type: Optional[str] = None) -> List[Dict[str, Any]]:
         return [
-            _metric_dict(row) for row in self._metrics if _row_matches(row, trial_job_id, metric_type)
+            metric_dict(row) for row in self._metrics if _row_matches(row, trial_job_id, metric_type)
         ]
 
     def metrics_json(self, trial_job_id: Optional[str] = None, metric_type: Optional[str] = None) -> str:

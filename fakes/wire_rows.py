@@ -16,8 +16,8 @@ from typing import Any, Dict, Iterable, List, Tuple
 
 from .wire import js_dumps
 
-__all__ = ["METRIC_FIELDS", "MetricRow", "metric_json", "metric_value", "usual_metric_row", "plain_listed_trial",
-           "usual_metric_values", "KeptTrial", "kept_listed_trial", "listed_trial_value"]
+__all__ = ["METRIC_FIELDS", "MetricRow", "metric_dict", "metric_json", "metric_value", "usual_metric_row",
+           "plain_listed_trial", "usual_metric_values", "KeptTrial", "kept_listed_trial", "listed_trial_value"]
 
 #: The columns of a metric row, in the order the manager writes them.
 METRIC_FIELDS = ("timestamp", "trialJobId", "parameterId", "type", "sequence", "data")
@@ -28,6 +28,11 @@ MetricRow = Tuple[Any, ...]
 _js_string = json.encoder.encode_basestring
 #: Values that read back from JSON as themselves, with their type.
 _SCALARS = (str, int, bool, type(None))
+
+
+def metric_dict(row: MetricRow) -> Dict[str, Any]:
+    """A metric row as the dict the manager shows (its columns as keys, in order)."""
+    return dict(zip(METRIC_FIELDS, row))
 
 
 def usual_metric_row(row: MetricRow) -> bool:
@@ -45,7 +50,7 @@ def metric_json(row: MetricRow) -> str:
         parameter_text = "null" if parameter_id is None else _js_string(parameter_id)
         return (f'{{"timestamp":{timestamp},"trialJobId":{_js_string(trial_job_id)},"parameterId":{parameter_text},'
                 f'"type":{_js_string(metric_type)},"sequence":{sequence},"data":{_js_string(data)}}}')
-    return js_dumps(dict(zip(METRIC_FIELDS, row)))
+    return js_dumps(metric_dict(row))
 
 
 def usual_metric_values(rows: Iterable[MetricRow]) -> List[Dict[str, Any]]:
@@ -57,7 +62,7 @@ def usual_metric_values(rows: Iterable[MetricRow]) -> List[Dict[str, Any]]:
 def metric_value(row: MetricRow) -> Dict[str, Any]:
     """``json.loads(metric_json(row))``, without the text for a usual row."""
     if usual_metric_row(row):
-        return dict(zip(METRIC_FIELDS, row))
+        return metric_dict(row)
     return json.loads(metric_json(row))  # type: ignore[no-any-return,unused-ignore]
 
 

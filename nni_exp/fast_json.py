@@ -61,7 +61,7 @@ def _orjson_number(text: str) -> Any:
         value = _orjson_loads(text)  # type: ignore[misc]  # (only called with orjson installed)
     except ValueError:
         return _UNDECIDED  # json.loads accepts NaN and big integers, or raises its own error
-    if type(value) is float and "." not in text and _integer_text(text):
+    if type(value) is float and _integer_text(text):
         return _UNDECIDED
     return value
 

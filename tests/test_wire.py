@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fakes.store import METRIC_FIELDS, metric_json
 from fakes.wire import UNDEFINED, js_dumps, js_number, py_dumps
+from fakes.wire_rows import METRIC_FIELDS, metric_json
 
 
 def _node() -> str:
