@@ -11,7 +11,9 @@ in the same run, never with a computed time):
 3. ``list_trial_jobs()``, 4. ``export_data()`` and 5. ``get_job_metrics()`` per trial on experiments
    whose trials report 5 intermediate results and a final one (1k, 10k, 100k trials), the real NNI
    manager at 1k over HTTP, whose trials report the same (through nni-exp's stand-in ``nni``, which speaks
-   NNI 3.0's HTTP trial command channel, see ``reporting_trial_command``);
+   NNI 3.0's HTTP trial command channel, see ``reporting_trial_command``), and NNI 3.0's own client at
+   every size, building its records from the same answers already decoded in memory (what any client
+   returning NNI's records spends after the answer has arrived);
 6. ``ExperimentStateMachine`` examples per second (30 steps per example), after a warm-up of 2 examples
    (the first experiment of a session imports NNI's algorithms: seconds, once);
 7. a small ``run()``: the pytest fixture's experiment (4 trials, concurrency 2) on the in-memory fake, in
@@ -27,7 +29,7 @@ trial at 1k, 10k and 100k trials (``--million`` adds 1M: minutes, and gigabytes 
 
 Usage::
 
-    python benchmarks/perf_table.py [--repeat 5] [--no-real] [--million] [--only ROW,ROW]
+    python benchmarks/perf_table.py [--repeat 5] [--no-real] [--million] [--only ROW,ROW] [--query-sizes N,N]
 """
 
 from __future__ import annotations
@@ -278,13 +280,47 @@ def time_queries(experiment: Experiment, trials: int, repeat: int) -> Dict[str, 
     return {name: [timed(call) / trials for _ in range(repeat)] for name, call in calls.items()}
 
 
+#: The route each timed query reads.
+QUERY_ROUTES = {"list": "/trial-jobs", "export": "/export-data", "metrics": "/metric-data"}
+
+
 def fake_queries(trials: int, repeat: int) -> Tuple[float, Dict[str, List[float]]]:
+    """``run()`` per trial and the queries' per-trial seconds on the fake; with NNI installed, also NNI's own
+    client's (keys ``nni_list``, ``nni_export``, ``nni_metrics``: see :func:`nni_client_queries`)."""
     per_trial, experiment = fake_run(trials, 10, five_intermediates)
     try:
         assert len(experiment.list_trial_jobs()) == trials
-        return per_trial, time_queries(experiment, trials, repeat)
+        timings = time_queries(experiment, trials, repeat)
+        if nni_available():
+            timings.update(nni_client_queries(experiment, trials, repeat))
+        return per_trial, timings
     finally:
         experiment.stop()
+
+
+def nni_client_queries(experiment: Experiment, trials: int, repeat: int) -> Dict[str, List[float]]:
+    """Per-trial seconds of NNI 3.0's own ``Experiment.list_trial_jobs``, ``export_data`` and
+    ``get_job_metrics`` on the same answers as ``experiment``'s, with NNI's ``rest.get`` answering from
+    memory: each answer's text is fetched from the fake and decoded once, before the clock starts. What
+    is timed is only what NNI's client does with an answer it already holds: building its records."""
+    import nni.experiment.experiment as nni_experiment
+
+    from fakes.router import API_ROOT
+
+    backend = experiment.backend
+    assert isinstance(backend, FakeManager) and experiment.port is not None
+    answers = {route: json.loads(backend.handle(experiment.port, "GET", API_ROOT + route).body)
+               for route in QUERY_ROUTES.values()}
+    client = object.__new__(nni_experiment.Experiment)  # no manager: only its query methods are called
+    client.port, client.url_prefix = experiment.port, None
+    rest_get = nni_experiment.rest.get
+    nni_experiment.rest.get = lambda port, route, prefix=None: answers[route]
+    try:
+        assert len(client.list_trial_jobs()) == trials  # the same answers as the fake's rows
+        calls = {"list": client.list_trial_jobs, "export": client.export_data, "metrics": client.get_job_metrics}
+        return {f"nni_{name}": [timed(call) / trials for _ in range(repeat)] for name, call in calls.items()}
+    finally:
+        nni_experiment.rest.get = rest_get
 
 
 #: A real trial that reports what :func:`five_intermediates` reports: nni-exp's stand-in ``nni`` (standard
@@ -335,16 +371,20 @@ def row_queries(table: Table, repeat: int, sizes: List[int], real: bool, budget:
     for name, (label, target) in names.items():
         for size in sizes:
             values = results[size][1][name]
-            against = "-"
+            against = []
             if size == 1000 and real_result is not None:
                 count, timings, _ = real_result
                 real_total = [v * count for v in timings[name]]
                 fake_total = [v * size for v in values]
                 faster = statistics.median(real_total) / statistics.median(fake_total)
-                against = (f"real manager, {count} trials: {triple(real_total)} per call vs fake "
-                           f"{triple(fake_total)} per call: fake {faster:.1f}x faster")
-            table.add(f"{label} per trial, {size:,} trials (5 intermediate results each)", triple(values), against,
-                      target)
+                against.append(f"real manager, {count} trials: {triple(real_total)} per call vs fake "
+                               f"{triple(fake_total)} per call: fake {faster:.1f}x faster")
+            nni_client = results[size][1].get(f"nni_{name}")
+            if nni_client is not None:
+                against.append(f"NNI 3.0's own client building its records from the same answer, already decoded "
+                               f"in memory: {triple(nni_client)} per trial ({ratio(values, nni_client)} this row)")
+            table.add(f"{label} per trial, {size:,} trials (5 intermediate results each)", triple(values),
+                      "; ".join(against) or "-", target)
     if real_result is not None:
         print(f"  (real manager filled {real_result[0]} trials in {real_result[2]:.1f} s)")
     return results
@@ -612,6 +652,17 @@ def scaling(sizes: List[int], known: Dict[int, Any], repeat: int) -> None:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
 
 
+def query_sizes(parser: argparse.ArgumentParser, text: str) -> List[int]:
+    """``--query-sizes``' trial counts (the parser exits with its usage error on anything but positive integers)."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        parser.error(f"--query-sizes: expected comma-separated positive trial counts, got {text!r}")
+    return sizes
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Measure and print (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -623,7 +674,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--no-real", action="store_true", help="skip the real NNI manager")
     parser.add_argument("--million", action="store_true", help="add 1,000,000 trials to the scaling table")
     parser.add_argument("--only", default="", help=f"comma-separated rows among {', '.join(ROWS)}")
+    parser.add_argument("--query-sizes", default="1000,10000,100000",
+                        help="comma-separated trial counts of the query rows and the scaling table "
+                             "(default 1000,10000,100000; the real manager is compared at 1000)")
     args = parser.parse_args(argv)
+    sizes = query_sizes(parser, args.query_sizes)
     only = set(filter(None, args.only.split(","))) or set(ROWS)
     unknown = only - set(ROWS)
     if unknown:
@@ -634,7 +689,6 @@ def main(argv: Optional[List[str]] = None) -> int:
           f"{load[1]:.2f} {load[2]:.2f}, real NNI manager {'included' if real else 'not measured'}, "
           f"repeat {args.repeat}", flush=True)
     table = Table()
-    sizes = [1000, 10_000, 100_000]
     known: Dict[int, Any] = {}
     if "run" in only:
         row_run(table, args.repeat, args.run_trials)

@@ -33,6 +33,34 @@ def test_the_performance_table_prints_its_rows() -> None:
         assert re.fullmatch(r"[0-9.]+ (us|ms|s|KB) \([0-9.]+ (us|ms|s|KB) - [0-9.]+ (us|ms|s|KB)\)", measured), row
 
 
+def test_the_query_rows_set_nni_own_client_beside_each_figure() -> None:
+    pytest.importorskip("nni", reason="the comparison runs NNI 3.0's own client")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "perf_table.py"), "--repeat", "1", "--no-real", "--only",
+         "queries", "--query-sizes", "30,60"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    table = done.stdout[done.stdout.index("Issue 10 rows"):]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| what")]
+    measured = sorted(re.findall(r"^\| (\S+) per trial, (\d+) trials", table, re.MULTILINE))
+    assert measured == sorted((query, size) for query in ("list_trial_jobs()", "export_data()", "get_job_metrics()")
+                              for size in ("30", "60")), measured
+    for row in rows:
+        against = row.split("|")[3]
+        assert re.search(r"NNI 3\.0's own client .*: [0-9.]+ us \([0-9.]+ us - [0-9.]+ us\) per trial "
+                         r"\([0-9.]+x this row\)", against), row
+
+
+@pytest.mark.parametrize("sizes", ["0", "1,x", "", "-5", "10,,20"])
+def test_bad_query_sizes_are_refused_naming_the_option(sizes: str) -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "perf_table.py"), "--only", "queries",
+                           "--no-real", "--query-sizes", sizes],
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 2
+    assert f"--query-sizes: expected comma-separated positive trial counts, got {sizes!r}" in done.stderr
+
+
 def test_an_unknown_row_is_refused_with_the_known_ones() -> None:
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "perf_table.py"), "--only", "runn"],
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120,
