@@ -273,15 +273,16 @@ def row_memory(table: Table, repeat: int, trials: int) -> None:
 # ---------------------------------------------------------------------- 3-5. queries per trial
 
 
-def time_queries(experiment: Experiment, trials: int, repeat: int) -> Dict[str, List[float]]:
-    """Per-trial seconds of ``list_trial_jobs``, ``export_data`` and ``get_job_metrics``, ``repeat`` calls each."""
+def time_queries(experiment: Any, trials: int, repeat: int) -> Dict[str, List[float]]:
+    """Per-trial seconds of ``list_trial_jobs``, ``export_data`` and ``get_job_metrics``, ``repeat`` calls each,
+    of ``experiment``: ours, or NNI's own (its query methods have the same names)."""
     calls = {"list": experiment.list_trial_jobs, "export": experiment.export_data,
              "metrics": experiment.get_job_metrics}
     return {name: [timed(call) / trials for _ in range(repeat)] for name, call in calls.items()}
 
 
-#: The route each timed query reads.
-QUERY_ROUTES = {"list": "/trial-jobs", "export": "/export-data", "metrics": "/metric-data"}
+#: The routes the timed queries read.
+QUERY_ROUTES = ("/trial-jobs", "/export-data", "/metric-data")
 
 
 def fake_queries(trials: int, repeat: int, nni_client: bool = False) -> Tuple[float, Dict[str, List[float]]]:
@@ -311,15 +312,14 @@ def nni_client_queries(experiment: Experiment, trials: int, repeat: int) -> Dict
     backend = experiment.backend
     assert isinstance(backend, FakeManager) and experiment.port is not None
     answers = {route: json.loads(backend.handle(experiment.port, "GET", API_ROOT + route).body)
-               for route in QUERY_ROUTES.values()}
+               for route in QUERY_ROUTES}
     client = object.__new__(nni_experiment.Experiment)  # no manager: only its query methods are called
     client.port, client.url_prefix = experiment.port, None
     rest_get = nni_experiment.rest.get
     nni_experiment.rest.get = lambda port, route, prefix=None: answers[route]
     try:
         assert len(client.list_trial_jobs()) == trials  # the same answers as the fake's rows
-        calls = {"list": client.list_trial_jobs, "export": client.export_data, "metrics": client.get_job_metrics}
-        return {f"nni_{name}": [timed(call) / trials for _ in range(repeat)] for name, call in calls.items()}
+        return {f"nni_{name}": values for name, values in time_queries(client, trials, repeat).items()}
     finally:
         nni_experiment.rest.get = rest_get
 

@@ -19,7 +19,7 @@ result) and shown as dicts; trial records are :class:`~fakes.trial_record.TrialR
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from .trial_files import TrialFiles
 from .trial_record import TERMINAL_EVENTS, LogDirectory, TrialRecord
@@ -178,13 +178,10 @@ class ExperimentStore:
         record = self._records.get(trial_job_id)
         return None if record is None else str(record.status)
 
-    def trials(self, status: Optional[str] = None, trial_job_id: Optional[str] = None) -> List[Dict[str, Any]]:
-        """Trial records as ``GET /trial-jobs`` lists them (SUCCEEDED ones carry ``finalMetricData``)."""
-        if trial_job_id is not None:
-            records: Iterable[TrialRecord] = [self._records[trial_job_id]] if trial_job_id in self._records else []
-        else:
-            records = self._records.values()
-        return [self._listed(record) for record in records if status is None or record.status == status]
+    def trials(self) -> List[Dict[str, Any]]:
+        """Every trial record as ``GET /trial-jobs`` lists it (SUCCEEDED ones carry ``finalMetricData``;
+        :meth:`trials_json` adds ``stderrPath`` to FAILED ones), in submission order."""
+        return [self._listed(record) for record in self._records.values()]
 
     def _listed(self, record: TrialRecord) -> Dict[str, Any]:
         item = record.as_dict()
